@@ -1,0 +1,261 @@
+/*
+ * The frame bus: one decoded frame is converted once per distinct format
+ * its subscribers asked for, and a reference of the result goes to every
+ * subscriber's queue — no copies. Time is normalised here (EVENTS.md:
+ * relative to the stream's start) and forward timestamp jumps are reported
+ * as stream.gap.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/version.h>
+
+#include "internal.h"
+#include "logging.h"
+#include "mem.h"
+
+/* EVENTS.md: a jump of more than this beyond the expected next timestamp is a gap. */
+#define GAP_THRESHOLD_S 0.2
+
+static int64_t frame_duration_ts(const AVFrame *f)
+{
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
+    return f->duration;
+#else
+    return f->pkt_duration;
+#endif
+}
+
+static double frame_duration_s(const VqaTrack *track, const AVFrame *f, AVRational tb)
+{
+    if (track->type == VQA_MEDIA_AUDIO)
+        return f->sample_rate > 0 ? (double)f->nb_samples / f->sample_rate : 0;
+    int64_t d = frame_duration_ts(f);
+    if (d > 0)
+        return d * av_q2d(tb);
+    return track->frame_rate > 0 ? 1.0 / track->frame_rate : 0;
+}
+
+static VqaFormatKey key_of(const VqaDetectorClass *cls)
+{
+    const VqaInputSpec *in = &cls->input;
+    VqaFormatKey k = { .type = in->type };
+    if (in->type == VQA_MEDIA_VIDEO) {
+        k.pix_fmt = in->pix_fmt;
+        k.max_width = in->max_width;
+        k.max_height = in->max_height;
+    } else {
+        k.sample_fmt = in->sample_fmt;
+        k.sample_rate = in->sample_rate;
+        k.channels = in->channels;
+    }
+    return k;
+}
+
+static int add_to_group(VqaStream *s, VqaTrack *track, VqaDetectorInstance *d)
+{
+    VqaFormatKey key = key_of(d->cls);
+    VqaFormatGroup *g = NULL;
+    for (size_t i = 0; i < track->nb_groups; i++)
+        if (vqa_format_key_equal(&track->groups[i].key, &key))
+            g = &track->groups[i];
+    if (!g) {
+        VqaFormatGroup *groups =
+            vqa_realloc(track->groups, (track->nb_groups + 1) * sizeof(*groups));
+        if (!groups)
+            return VQA_ERR(ENOMEM);
+        track->groups = groups;
+        g = &groups[track->nb_groups];
+        memset(g, 0, sizeof(*g));
+        g->key = key;
+        int err = vqa_convert_open(&g->convert, &key, s->log);
+        if (err < 0)
+            return err;
+        track->nb_groups++;
+    }
+    VqaDetectorInstance **subs = vqa_realloc(g->subs, (g->nb_subs + 1) * sizeof(*subs));
+    if (!subs)
+        return VQA_ERR(ENOMEM);
+    g->subs = subs;
+    g->subs[g->nb_subs++] = d;
+    return 0;
+}
+
+/* Create the track's detector instances when its first frame arrives. */
+static int make_instances(VqaStream *s, VqaTrack *track)
+{
+    track->instances_made = 1;
+    for (size_t i = 0; i < s->spec.count; i++) {
+        const VqaSpecItem *item = &s->spec.items[i];
+        if (item->cls->input.type != track->type)
+            continue;
+        VqaDetectorInstance *d;
+        int err = vqa_detector_create(s, track, item, &d);
+        if (err < 0)
+            return err;
+        /* Readers of the list (stats, backpressure) hold the lock. */
+        pthread_mutex_lock(&s->lock);
+        VqaDetectorInstance **list =
+            vqa_realloc(s->instances, (s->nb_instances + 1) * sizeof(*list));
+        if (list) {
+            s->instances = list;
+            s->instances[s->nb_instances++] = d;
+            s->active_detectors++;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (!list) {
+            vqa_detector_free(&d);
+            return VQA_ERR(ENOMEM);
+        }
+        err = add_to_group(s, track, d);
+        if (err < 0)
+            return err;
+    }
+    return 0;
+}
+
+static double normalise_time(VqaStream *s, VqaTrack *track, const AVFrame *frame, AVRational tb)
+{
+    int64_t pts = frame->best_effort_timestamp != AV_NOPTS_VALUE ? frame->best_effort_timestamp
+                                                                  : frame->pts;
+    if (pts == AV_NOPTS_VALUE)
+        return track->next_t >= 0 ? track->next_t : 0;
+    double abs_t = pts * av_q2d(tb);
+    if (isnan(s->start_s))
+        s->start_s = abs_t;
+    return abs_t - s->start_s;
+}
+
+static void note_gap(VqaStream *s, VqaTrack *track, double t)
+{
+    char details[128];
+    double missing = t - track->next_t;
+    snprintf(details, sizeof(details), "{\"track\":%d,\"type\":\"%s\",\"resumed_at\":%.6f}",
+             track->number, track->type == VQA_MEDIA_VIDEO ? "video" : "audio", t);
+    vqa_log(s->log, VQA_LOG_INFO, "stream %s: %.3f s missing at %.3f s", s->id, missing,
+            track->next_t);
+    vqa_stream_emit(s, "stream.gap", VQA_EVENT_INSTANT, track->next_t, missing, 1,
+                    VQA_SEVERITY_WARNING, details);
+}
+
+/* Hand one converted frame to the group's subscribers that want it. */
+static void fan_out(VqaStream *s, VqaFormatGroup *g, VqaFrame *out, const int *wants)
+{
+    for (size_t i = 0; i < g->nb_subs; i++) {
+        VqaDetectorInstance *d = g->subs[i];
+        if (wants[i] && !d->inited && !d->failed)
+            vqa_detector_start(d, out);
+    }
+    const VqaFrame *ref = out;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < g->nb_subs; i++) {
+        if (!wants[i])
+            continue;
+        g->subs[i]->last_delivered_t = out->t;
+        vqa_detector_enqueue_locked(g->subs[i], vqa_frame_ref(out), s->settings.live);
+    }
+    pthread_mutex_unlock(&s->lock);
+    vqa_frame_unref(&ref);
+}
+
+static int publish_group(VqaStream *s, VqaTrack *track, VqaFormatGroup *g, const AVFrame *frame,
+                         double t, double duration, uint32_t extra_flags)
+{
+    int wants_stack[16];
+    int *wants = g->nb_subs <= 16 ? wants_stack : vqa_calloc(g->nb_subs, sizeof(int));
+    if (!wants)
+        return VQA_ERR(ENOMEM);
+    int any = 0;
+    for (size_t i = 0; i < g->nb_subs; i++) {
+        const VqaDetectorInstance *d = g->subs[i];
+        /* Subsample to the detector's analysis rate, with half a frame of slack. */
+        wants[i] = !d->failed && (frame == NULL || track->type == VQA_MEDIA_AUDIO ||
+                                  t + duration / 2 >= d->last_delivered_t + d->min_interval_s);
+        any |= wants[i];
+    }
+    int err = 0;
+    VqaFrame *out = NULL;
+    if (any) {
+        err = track->type == VQA_MEDIA_VIDEO ? vqa_convert_video(g->convert, frame, t, duration, &out)
+                                             : vqa_convert_audio(g->convert, frame, t, &out);
+    }
+    if (out) {
+        out->track = track->number;
+        out->index = track->frames - 1;
+        out->flags |= extra_flags;
+        fan_out(s, g, out, wants);
+    }
+    if (wants != wants_stack)
+        vqa_free(wants);
+    return err;
+}
+
+int vqa_bus_publish(VqaStream *s, VqaTrack *track, AVFrame *frame, AVRational time_base)
+{
+    double t = normalise_time(s, track, frame, time_base);
+    double duration = frame_duration_s(track, frame, time_base);
+    uint32_t flags = 0;
+    if (track->next_t >= 0 && t > track->next_t + GAP_THRESHOLD_S) {
+        note_gap(s, track, t);
+        flags |= VQA_FRAME_DISCONTINUITY;
+    }
+    track->next_t = t + duration;
+    track->frames++;
+    atomic_fetch_add(&s->frames_decoded, 1);
+    if (t + duration > atomic_load(&s->media_time))
+        atomic_store(&s->media_time, t + duration);
+    if (!track->instances_made) {
+        int err = make_instances(s, track);
+        if (err < 0)
+            return err;
+    }
+    for (size_t i = 0; i < track->nb_groups; i++) {
+        int err = publish_group(s, track, &track->groups[i], frame, t, duration, flags);
+        if (err < 0 && err != VQA_ERR(EINVAL))
+            return err;
+    }
+    return 0;
+}
+
+void vqa_bus_end(VqaStream *s)
+{
+    if (!atomic_load(&s->stop)) {
+        /* Resamplers hold a few samples back: let them out. */
+        for (size_t i = 0; i < s->nb_tracks; i++) {
+            VqaTrack *track = &s->tracks[i];
+            if (track->type != VQA_MEDIA_AUDIO)
+                continue;
+            for (size_t j = 0; j < track->nb_groups; j++)
+                publish_group(s, track, &track->groups[j], NULL, track->next_t, 0, 0);
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nb_instances; i++)
+        vqa_detector_enqueue_eos_locked(s->instances[i]);
+    s->converter_done = 1;
+    vqa_stream_check_finished_locked(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int vqa_bus_has_room_locked(const VqaStream *s)
+{
+    for (size_t i = 0; i < s->nb_instances; i++) {
+        const VqaDetectorInstance *d = s->instances[i];
+        if (!d->failed && d->q_count >= d->q_limit)
+            return 0;
+    }
+    return 1;
+}
+
+void vqa_bus_free_track(VqaTrack *track)
+{
+    for (size_t i = 0; i < track->nb_groups; i++) {
+        vqa_convert_close(&track->groups[i].convert);
+        vqa_free(track->groups[i].subs);
+    }
+    vqa_free(track->groups);
+    track->groups = NULL;
+    track->nb_groups = 0;
+    avcodec_free_context(&track->decoder);
+}

@@ -1,0 +1,206 @@
+/*
+ * The shapes shared by the context, streams, the bus and detector
+ * instances. Only lib/ sees these.
+ *
+ * Data flow of one stream:
+ *   input (demux strand on the I/O pool, or the host's push calls)
+ *     → input queue (packets or decoded frames, bounded)
+ *     → decode strand (compute pool): decode, normalise time, notice gaps
+ *     → bus: convert once per distinct format, fan a reference out to
+ *       each subscribed detector's queue (bounded)
+ *     → one strand per detector instance (compute pool): process in order
+ *     → events → the context's callback (serialised)
+ */
+#ifndef VQA_LIB_INTERNAL_H
+#define VQA_LIB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "convert.h"
+#include "options.h"
+#include "pool.h"
+#include "registry.h"
+#include "vqa/context.h"
+#include "vqa/stream.h"
+
+#define VQA_MAX_OPEN_DEFECTS 16
+
+struct VqaContext {
+    VqaSettings settings;
+    char **plugin_paths;          /* owned copy of settings.plugin_paths */
+    VqaRegistry *registry;
+    VqaPool *compute;             /* analysis: decode, convert, detectors */
+    VqaPool *io;                  /* opening and reading inputs only */
+    pthread_mutex_t event_lock;   /* serialises the event callback */
+    pthread_mutex_t lock;         /* guards the stream list */
+    VqaStream **streams;
+    size_t nb_streams, cap_streams;
+    unsigned next_index;
+};
+
+/** An item of a stream's input queue. */
+typedef struct VqaInputItem {
+    struct VqaInputItem *next;
+    AVPacket *packet;             /* pull: a packet of `track` */
+    AVFrame *frame;               /* push: a decoded frame */
+    AVRational time_base;         /* push: of frame->pts */
+    VqaMediaType type;            /* push: which kind of track */
+    int track;                    /* pull: track slot; push: audio track number */
+    int eos;                      /* the input has ended (or stops) */
+} VqaInputItem;
+
+typedef struct VqaTrack VqaTrack;
+typedef struct VqaDetectorInstance VqaDetectorInstance;
+
+/** One distinct output format of a track and the detectors that read it. */
+typedef struct VqaFormatGroup {
+    VqaFormatKey key;
+    VqaConvert *convert;
+    VqaDetectorInstance **subs;
+    size_t nb_subs;
+} VqaFormatGroup;
+
+struct VqaTrack {
+    VqaMediaType type;
+    int number;                   /* index among the stream's tracks of this type */
+    int av_index;                 /* pull: index of the AVStream; push: -1 */
+    AVCodecContext *decoder;      /* pull only */
+    AVRational time_base;
+    double frame_rate;
+    int64_t frames;               /* frames out of the decoder (or pushed) */
+    double next_t;                /* expected media time of the next frame; < 0 unknown */
+    double last_end_t;            /* end of the latest frame */
+    int64_t decode_errors, errors_reported;
+    double last_error_report_t;
+    int instances_made;
+    VqaFormatGroup *groups;
+    size_t nb_groups;
+};
+
+typedef struct VqaOpenDefect {
+    char *kind;
+    double t_start;
+} VqaOpenDefect;
+
+struct VqaDetectorInstance {
+    VqaDetectorContext pub;       /* first: plugins see this part */
+    VqaStreamInfo info;
+    VqaStream *stream;
+    const VqaDetectorClass *cls;
+    VqaOptionStore options;
+    VqaTrack *track;
+    double min_interval_s;        /* from input.max_rate_hz */
+    double last_delivered_t;
+    /* queue, guarded by the stream lock */
+    const VqaFrame **queue;
+    size_t q_head, q_count, q_cap;
+    size_t q_limit;               /* the bound: files wait, live inputs drop beyond it */
+    int eos_queued;
+    VqaStrand strand;
+    /* touched only by the instance's strand (and the decode strand before the first frame) */
+    int inited;                   /* init() succeeded */
+    atomic_int failed;            /* init or process failed: frames are dropped */
+    int flushing;
+    int done;
+    double last_t;                /* end of the latest frame processed */
+    VqaOpenDefect open[VQA_MAX_OPEN_DEFECTS];
+    size_t nb_open;
+    atomic_llong analysed, dropped;
+};
+
+struct VqaStream {
+    atomic_int refs;
+    VqaContext *ctx;
+    const VqaLogger *log;
+    char *id, *url;
+    VqaStreamSettings settings;
+    VqaSpec spec;
+    int push;                     /* push mode */
+
+    pthread_mutex_t lock;         /* guards everything below that is not atomic */
+    pthread_cond_t cond;          /* finished, room in the input queue */
+    VqaInputItem *in_head, *in_tail;
+    size_t in_count, in_cap;
+    int input_ended;              /* EOS item queued */
+    int demux_parked, decode_parked;
+    int converter_done;           /* EOS published to every detector */
+    int finished;
+    int status;                   /* 0 or the input's error */
+    size_t active_detectors;
+    atomic_int stop;
+
+    /* pull input, touched by the demux strand */
+    AVFormatContext *fmt;
+    int opened;
+    VqaStrand demux;
+    double read_end_s;            /* end of the latest packet read, media seconds */
+
+    /* decode strand state */
+    VqaStrand decode;
+    VqaTrack *tracks;
+    size_t nb_tracks;
+    int *track_of_av_index;       /* pull: AVStream index → track slot, -1 if unused */
+    double start_s;               /* media time origin, NAN until known */
+    VqaDetectorInstance **instances;
+    size_t nb_instances;
+    AVFrame *scratch;
+
+    /* statistics */
+    atomic_llong packets_read, frames_decoded, decode_errors, events, input_dropped;
+    _Atomic double media_time;
+    double duration_s;
+};
+
+/* context.c */
+void vqa_context_dispatch(VqaContext *ctx, const VqaEvent *ev);
+int vqa_context_add_stream(VqaContext *ctx, VqaStream *s);
+void vqa_context_remove_stream(VqaContext *ctx, VqaStream *s);
+
+/* stream.c */
+void vqa_stream_hold(void *stream);
+void vqa_stream_release(void *stream);
+/** Emit an input event (detector "converter"). details_json may be NULL. */
+void vqa_stream_emit(VqaStream *s, const char *kind, VqaEventState state, double t,
+                     double value, int has_value, VqaSeverity severity, const char *details_json);
+/** Queue an input item; the queue may exceed its bound by the caller's choice. */
+void vqa_stream_enqueue_input(VqaStream *s, VqaInputItem *item);
+/** Called with the lock held: finish if the converter and every detector are done. */
+void vqa_stream_check_finished_locked(VqaStream *s);
+void vqa_input_item_free(VqaInputItem *item);
+/**
+ * Queue a pushed frame, waiting for room (or not, per the settings).
+ * On success the library owns item; on error the caller keeps it.
+ * @return 0, VQA_ERR(EAGAIN), VQA_ERROR_STOPPED.
+ */
+int vqa_stream_push_item(VqaStream *s, VqaInputItem *item);
+
+/* demux.c: pull inputs */
+void vqa_demux_work(VqaStrand *strand);
+int vqa_demux_decode_packet(VqaStream *s, VqaInputItem *item);
+int vqa_demux_drain(VqaStream *s);
+void vqa_demux_close(VqaStream *s);
+
+/* bus.c */
+/** Deliver one decoded frame of a track: time, gaps, instances, conversion, fan-out. */
+int vqa_bus_publish(VqaStream *s, VqaTrack *track, AVFrame *frame, AVRational time_base);
+/** Drain resamplers and queue EOS to every instance. */
+void vqa_bus_end(VqaStream *s);
+/** With the stream lock held: is there room in every detector queue? */
+int vqa_bus_has_room_locked(const VqaStream *s);
+void vqa_bus_free_track(VqaTrack *track);
+
+/* detector.c */
+int vqa_detector_create(VqaStream *s, VqaTrack *track, const VqaSpecItem *item,
+                        VqaDetectorInstance **out);
+/** Init with the first frame it will see. Failure is reported and the instance is marked failed. */
+void vqa_detector_start(VqaDetectorInstance *d, const VqaFrame *first);
+/** With the stream lock held: queue a frame reference (transfer full) or drop it when full. */
+void vqa_detector_enqueue_locked(VqaDetectorInstance *d, const VqaFrame *frame, int live);
+void vqa_detector_enqueue_eos_locked(VqaDetectorInstance *d);
+void vqa_detector_free(VqaDetectorInstance **d);
+
+#endif
