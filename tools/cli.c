@@ -1,0 +1,264 @@
+/*
+ * The command line of `vqa`: commands, options, usage errors and the stderr logger.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vqa_tool.h"
+
+#define THREADS_MAX 1024
+
+enum {
+    OPT_PLUGIN_PATH = 256,
+    OPT_THREADS,
+    OPT_LOG_LEVEL,
+    OPT_JSON,
+    OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    { "detectors", required_argument, NULL, 'd' },
+    { "plugin-path", required_argument, NULL, OPT_PLUGIN_PATH },
+    { "threads", required_argument, NULL, OPT_THREADS },
+    { "output", required_argument, NULL, 'o' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 },
+};
+
+void cli_print_help(FILE *f)
+{
+    fputs("Usage: vqa scan [OPTIONS] INPUT...\n"
+          "       vqa plugins [--json] [--plugin-path DIR]\n"
+          "       vqa monitor [OPTIONS] INPUT...   (not available yet)\n"
+          "       vqa --version | --help\n"
+          "\n"
+          "Watch audio/video inputs for defects (freeze, black, silence, ...).\n"
+          "`scan` analyses files or URLs as fast as possible and writes every event\n"
+          "as one JSON object per line on standard output; logs go to standard error.\n"
+          "An INPUT written as ID=URL uses ID as the stream id in events; otherwise the\n"
+          "id is the input's position: \"0\", \"1\", ...\n"
+          "\n"
+          "Options:\n"
+          "  -d, --detectors SPEC   detectors and options, e.g.\n"
+          "                         'freeze:min_duration=1.5,black,silence'\n"
+          "                         (default: every detector found, with its defaults)\n"
+          "      --plugin-path DIR  look for plugins in DIR first (repeatable)\n"
+          "      --threads N        analysis threads, 0 = one per core (default 0)\n"
+          "  -o, --output FILE      write events to FILE instead of standard output\n"
+          "  -v, --verbose          log more (repeat for more detail)\n"
+          "  -q, --quiet            log errors only\n"
+          "      --log-level LEVEL  none, error, warning, info, debug or trace\n"
+          "      --json             (plugins) print one JSON document\n"
+          "  -h, --help             show this help\n"
+          "      --version          print the library version\n"
+          "\n"
+          "Plugins are searched in --plugin-path, then $VQA_PLUGIN_PATH (colon-separated),\n"
+          "then the installed plugin directory.\n"
+          "\n"
+          "Exit status: 0 every input analysed (defects found are not failures),\n"
+          "1 an input could not be opened or read (or the scan was interrupted),\n"
+          "2 usage error.\n",
+          f);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    fputs("vqa: ", stderr);
+    vfprintf(stderr, fmt, args);
+    fputs("\nTry 'vqa --help'.\n", stderr);
+    va_end(args);
+    return TOOL_EXIT_USAGE;
+}
+
+static void log_to_stderr(void *cookie, VqaLogLevel level, const char *msg)
+{
+    (void)cookie;
+    /* One call per line: stdio locks the stream per call, so lines from
+     * several threads never interleave. */
+    fprintf(stderr, "vqa: %s: %s\n", vqa_log_level_name(level), msg);
+}
+
+VqaLogger cli_logger(VqaLogLevel level)
+{
+    VqaLogger logger = { log_to_stderr, NULL, level };
+    return logger;
+}
+
+const char *cli_split_input(const char *arg, char *id, size_t id_size)
+{
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : 0;
+    id[0] = '\0';
+    if (!eq || len == 0 || len >= id_size || eq[1] == '\0')
+        return arg;
+    if (strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != len)
+        return arg;
+    memcpy(id, arg, len);
+    id[len] = '\0';
+    return eq + 1;
+}
+
+static int parse_log_level(const char *name, VqaLogLevel *out)
+{
+    for (int l = VQA_LOG_NONE; l <= VQA_LOG_TRACE; l++) {
+        if (!strcmp(name, vqa_log_level_name((VqaLogLevel)l))) {
+            *out = (VqaLogLevel)l;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_threads(const char *text, int *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (errno || end == text || *end || n < 0 || n > THREADS_MAX)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+static int add_plugin_path(ToolOptions *opts, const char *dir)
+{
+    const char **paths = realloc(opts->plugin_paths,
+                                 (opts->nb_plugin_paths + 2) * sizeof(*paths));
+    if (!paths)
+        return -ENOMEM;
+    paths[opts->nb_plugin_paths++] = dir;
+    paths[opts->nb_plugin_paths] = NULL;
+    opts->plugin_paths = paths;
+    return 0;
+}
+
+static ToolCommand parse_command(const char *word)
+{
+    static const struct { const char *name; ToolCommand cmd; } commands[] = {
+        { "scan", TOOL_CMD_SCAN }, { "monitor", TOOL_CMD_MONITOR },
+        { "plugins", TOOL_CMD_PLUGINS }, { "help", TOOL_CMD_HELP },
+        { "--help", TOOL_CMD_HELP }, { "-h", TOOL_CMD_HELP },
+        { "--version", TOOL_CMD_VERSION }, { "version", TOOL_CMD_VERSION },
+    };
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(word, commands[i].name))
+            return commands[i].cmd;
+    }
+    return TOOL_CMD_NONE;
+}
+
+/* Options `plugins` does not take, and the one only it takes. */
+static int option_fits(ToolCommand cmd, int c)
+{
+    if (cmd == TOOL_CMD_PLUGINS)
+        return c != 'd' && c != 'o' && c != OPT_THREADS;
+    return c != OPT_JSON;
+}
+
+/* getopt reports the offending option in optopt (short) or argv[optind-1] (long). */
+static int bad_option(int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':') {
+        if (optopt && optopt < 256 && arg[1] != '-')
+            return cli_usage_error("option '-%c' needs an argument", optopt);
+        return cli_usage_error("option '%s' needs an argument", arg);
+    }
+    if (optopt && arg[0] == '-' && arg[1] != '-')
+        return cli_usage_error("unknown option '-%c'", optopt);
+    return cli_usage_error("unknown option '%s'", arg);
+}
+
+static int apply_option(ToolOptions *opts, int c, char **argv)
+{
+    if (!option_fits(opts->command, c))
+        return cli_usage_error("option '%s' does not apply to this command", argv[optind - 1]);
+    switch (c) {
+    case 'd': opts->detectors = optarg; break;
+    case 'o': opts->output_path = optarg; break;
+    case OPT_PLUGIN_PATH: return add_plugin_path(opts, optarg);
+    case OPT_THREADS:
+        if (parse_threads(optarg, &opts->n_threads) < 0)
+            return cli_usage_error("--threads takes a number from 0 to %d, not '%s'",
+                                   THREADS_MAX, optarg);
+        break;
+    case 'v':
+        if (opts->log_level < VQA_LOG_TRACE)
+            opts->log_level++;
+        opts->log_level_set = 1;
+        break;
+    case 'q': opts->log_level = VQA_LOG_ERROR; opts->log_level_set = 1; break;
+    case OPT_LOG_LEVEL:
+        if (parse_log_level(optarg, &opts->log_level) < 0)
+            return cli_usage_error("unknown log level '%s' (none, error, warning, info, "
+                                   "debug, trace)", optarg);
+        opts->log_level_set = 1;
+        break;
+    case OPT_JSON: opts->json = 1; break;
+    case 'h': opts->command = TOOL_CMD_HELP; break;
+    case OPT_VERSION: opts->command = TOOL_CMD_VERSION; break;
+    default: return bad_option(c, argv);
+    }
+    return 0;
+}
+
+static int check_inputs(const ToolOptions *opts)
+{
+    if ((opts->command == TOOL_CMD_SCAN || opts->command == TOOL_CMD_MONITOR) &&
+        opts->nb_inputs == 0)
+        return cli_usage_error("no input given");
+    if (opts->command == TOOL_CMD_PLUGINS && opts->nb_inputs > 0)
+        return cli_usage_error("'plugins' takes no arguments, got '%s'", opts->inputs[0]);
+    return 0;
+}
+
+int cli_parse(ToolOptions *opts, int argc, char **argv)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->log_level = VQA_LOG_WARNING;
+    if (argc < 2)
+        return cli_usage_error("no command given (scan, plugins or monitor)");
+    opts->command = parse_command(argv[1]);
+    if (opts->command == TOOL_CMD_NONE) {
+        if (argv[1][0] == '-')
+            return cli_usage_error("unknown option '%s'", argv[1]);
+        return cli_usage_error("unknown command '%s' (scan, plugins or monitor)", argv[1]);
+    }
+    if (opts->command == TOOL_CMD_HELP || opts->command == TOOL_CMD_VERSION)
+        return 0;
+
+    /* Parse the command's own argument vector: argv[1] plays argv[0]. */
+    int sub_argc = argc - 1;
+    char **sub_argv = argv + 1;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(sub_argc, sub_argv, ":d:o:vqh", long_options, NULL)) != -1) {
+        int ret = apply_option(opts, c, sub_argv);
+        if (ret != 0)
+            return ret;
+    }
+    if (opts->command == TOOL_CMD_HELP || opts->command == TOOL_CMD_VERSION)
+        return 0;
+    opts->inputs = sub_argv + optind;
+    opts->nb_inputs = sub_argc - optind;
+    return check_inputs(opts);
+}
+
+void cli_free(ToolOptions *opts)
+{
+    free(opts->plugin_paths);
+    opts->plugin_paths = NULL;
+    opts->nb_plugin_paths = 0;
+}

@@ -1,0 +1,119 @@
+/*
+ * The vqa command-line tool: what its parts share.
+ *
+ *   cli.c          command line → ToolOptions, usage text, the stderr logger
+ *   scan.c         `vqa scan`: one context, one pull stream per input, signals
+ *   plugins_cmd.c  `vqa plugins`: what was loaded and what failed, text or JSON
+ *   json_out.c     JSON writing and the event sink (JSON Lines)
+ *   vqa.c          main: dispatch to a command
+ */
+#ifndef VQA_TOOL_H
+#define VQA_TOOL_H
+
+#include <stdio.h>
+
+#include <vqa/vqa.h>
+
+/** Exit statuses, fixed by the design. */
+enum {
+    TOOL_EXIT_OK = 0,    /**< every input analysed (defects found are not failures) */
+    TOOL_EXIT_INPUT = 1, /**< an input could not be opened or read, or the run failed */
+    TOOL_EXIT_USAGE = 2, /**< a usage error */
+};
+
+typedef enum ToolCommand {
+    TOOL_CMD_NONE = 0,
+    TOOL_CMD_SCAN,
+    TOOL_CMD_MONITOR,
+    TOOL_CMD_PLUGINS,
+    TOOL_CMD_HELP,
+    TOOL_CMD_VERSION,
+} ToolCommand;
+
+/** The parsed command line. Strings point into argv. */
+typedef struct ToolOptions {
+    ToolCommand command;
+    const char *detectors;         /**< -d SPEC, NULL: every detector */
+    const char **plugin_paths;     /**< NULL-terminated (malloc'd array), or NULL */
+    size_t nb_plugin_paths;
+    int n_threads;                 /**< --threads, 0: one per core */
+    const char *output_path;       /**< -o FILE, NULL or "-": standard output */
+    VqaLogLevel log_level;
+    int log_level_set;             /**< -v, -q or --log-level was given */
+    int json;                      /**< plugins --json */
+    char **inputs;                 /**< points into argv */
+    int nb_inputs;
+} ToolOptions;
+
+/* cli.c */
+
+/**
+ * Parse the command line. On a usage error the message is already printed.
+ * @return 0, TOOL_EXIT_USAGE, or -ENOMEM.
+ */
+int cli_parse(ToolOptions *opts, int argc, char **argv);
+void cli_free(ToolOptions *opts);
+/** Print the full help to f. */
+void cli_print_help(FILE *f);
+/** Print "vqa: MESSAGE" and the hint to stderr. @return TOOL_EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/** A logger writing "vqa: LEVEL: message" lines to standard error. */
+VqaLogger cli_logger(VqaLogLevel level);
+/**
+ * Split an input argument: "ID=URL" gives id and url when ID matches
+ * [A-Za-z0-9_.-]+ and URL is not empty; otherwise the whole argument is the URL.
+ * @param id receives the id (NUL-terminated) or "" when there is none
+ * @return the URL part (points into arg)
+ */
+const char *cli_split_input(const char *arg, char *id, size_t id_size);
+
+/* json_out.c */
+
+/** Write s as a JSON string ("null" for NULL). */
+void json_write_string(FILE *f, const char *s);
+/** Write a number; non-finite values become null. */
+void json_write_number(FILE *f, double v);
+
+/** Writes a JSON document as a stream of calls; commas are placed for the caller. */
+typedef struct JsonWriter {
+    FILE *f;
+    int depth;
+    unsigned char has_items[32]; /**< per nesting level: something was written already */
+} JsonWriter;
+
+void json_init(JsonWriter *w, FILE *f);
+/** Begin an object or array; key is the member name inside an object, NULL elsewhere. */
+void json_begin_object(JsonWriter *w, const char *key);
+void json_end_object(JsonWriter *w);
+void json_begin_array(JsonWriter *w, const char *key);
+void json_end_array(JsonWriter *w);
+void json_str(JsonWriter *w, const char *key, const char *value);
+/** A number; non-finite values become null. */
+void json_num(JsonWriter *w, const char *key, double value);
+void json_bool(JsonWriter *w, const char *key, int value);
+void json_null(JsonWriter *w, const char *key);
+
+/** Writes events as JSON Lines; one per context (events arrive serialised). */
+typedef struct EventSink {
+    FILE *file;
+    int owns_file;
+    int write_error;   /**< errno of the first failed write, 0 if none */
+    long long nb_events;
+} EventSink;
+
+/** Open the sink on path (NULL or "-": standard output). @return 0 or -errno. */
+int event_sink_open(EventSink *sink, const char *path);
+/** A VqaEventCallback; cookie is the EventSink. One line per event, flushed. */
+void event_sink_write(void *cookie, const VqaEvent *event);
+/** Flush and close. @return 0, or -errno of the first write or close error. */
+int event_sink_close(EventSink *sink);
+
+/* commands */
+int cmd_scan(const ToolOptions *opts);
+int cmd_plugins(const ToolOptions *opts);
+
+#endif /* VQA_TOOL_H */
