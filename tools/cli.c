@@ -180,10 +180,20 @@ static int bad_option(int c, char **argv)
     return cli_usage_error("unknown option '%s'", arg);
 }
 
+/* The long name of an option, for messages: argv may hold its argument instead. */
+static const char *long_name(int c)
+{
+    for (const struct option *o = long_options; o->name; o++) {
+        if (o->val == c)
+            return o->name;
+    }
+    return "?";
+}
+
 static int apply_option(ToolOptions *opts, int c, char **argv)
 {
     if (!option_fits(opts->command, c))
-        return cli_usage_error("option '%s' does not apply to this command", argv[optind - 1]);
+        return cli_usage_error("option '--%s' does not apply to '%s'", long_name(c), argv[0]);
     switch (c) {
     case 'd': opts->detectors = optarg; break;
     case 'o': opts->output_path = optarg; break;
