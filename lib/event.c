@@ -1,0 +1,178 @@
+/*
+ * Events as JSON Lines (EVENTS.md): one object per event, fields in a fixed
+ * order so that lines can be compared as text.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vqa/event.h"
+
+/* Appends to a caller buffer with snprintf semantics: counts every byte it
+ * would write, stores only what fits (leaving room for the NUL). */
+typedef struct JsonWriter {
+    char *buf;
+    size_t size;
+    size_t len;
+} JsonWriter;
+
+static void put_bytes(JsonWriter *w, const char *s, size_t n)
+{
+    if (w->len < w->size) {
+        size_t room = w->size - 1 - w->len;
+        memcpy(w->buf + w->len, s, n < room ? n : room);
+    }
+    w->len += n;
+}
+
+static void put_str(JsonWriter *w, const char *s)
+{
+    put_bytes(w, s, strlen(s));
+}
+
+/* Length of the well-formed UTF-8 sequence at p, or 0 if it is not one. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        n = 2, min = 0x80, cp = p[0] & 0x1Fu;
+    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        n = 3, min = 0x800, cp = p[0] & 0x0Fu;
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        n = 4, min = 0x10000, cp = p[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0; /* also stops at the NUL */
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD so the line stays valid. */
+static void put_quoted(JsonWriter *w, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    put_bytes(w, "\"", 1);
+    while (*p) {
+        size_t n = utf8_sequence(p);
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = { '\\', (char)*p };
+            put_bytes(w, esc, 2);
+        } else if (*p < 0x20 || *p == 0x7F) {
+            char esc[8];
+            snprintf(esc, sizeof(esc), "\\u%04x", *p);
+            put_bytes(w, esc, 6);
+        } else if (n == 0) {
+            put_str(w, "\\ufffd");
+            n = 1;
+        } else {
+            put_bytes(w, (const char *)p, n);
+        }
+        p += n ? n : 1;
+    }
+    put_bytes(w, "\"", 1);
+}
+
+/* Six decimals without trailing zeros: 3.0 → "3", 0.04 → "0.04". */
+static void put_number(JsonWriter *w, double v)
+{
+    if (!isfinite(v)) {
+        put_str(w, "null");
+        return;
+    }
+    char num[400]; /* %.6f of DBL_MAX needs 316 bytes */
+    int n = snprintf(num, sizeof(num), "%.6f", v);
+    if (n <= 0 || (size_t)n >= sizeof(num)) {
+        put_str(w, "null");
+        return;
+    }
+    size_t len = (size_t)n;
+    while (len > 0 && num[len - 1] == '0')
+        len--;
+    if (len > 0 && num[len - 1] == '.')
+        len--;
+    num[len] = '\0';
+    put_str(w, strcmp(num, "-0") == 0 ? "0" : num);
+}
+
+static void put_field_str(JsonWriter *w, const char *key, const char *value)
+{
+    put_str(w, ",\"");
+    put_str(w, key);
+    put_str(w, "\":");
+    put_quoted(w, value);
+}
+
+static void put_field_num(JsonWriter *w, const char *key, double value)
+{
+    put_str(w, ",\"");
+    put_str(w, key);
+    put_str(w, "\":");
+    put_number(w, value);
+}
+
+const char *vqa_event_state_name(VqaEventState state)
+{
+    switch (state) {
+    case VQA_EVENT_START: return "start";
+    case VQA_EVENT_END: return "end";
+    case VQA_EVENT_INSTANT: return "instant";
+    }
+    return NULL;
+}
+
+const char *vqa_severity_name(VqaSeverity severity)
+{
+    switch (severity) {
+    case VQA_SEVERITY_INFO: return "info";
+    case VQA_SEVERITY_WARNING: return "warning";
+    case VQA_SEVERITY_ERROR: return "error";
+    }
+    return NULL;
+}
+
+int vqa_event_to_json(const VqaEvent *event, char *buf, size_t size)
+{
+    if (!event || !event->stream || !event->detector || !event->kind || (!buf && size))
+        return VQA_ERR(EINVAL);
+    const char *state = vqa_event_state_name(event->state);
+    const char *severity = vqa_severity_name(event->severity);
+    if (!state || !severity)
+        return VQA_ERR(EINVAL);
+
+    JsonWriter w = { buf, size, 0 };
+    char head[32];
+    snprintf(head, sizeof(head), "{\"v\":%d", VQA_EVENT_CONTRACT_VERSION);
+    put_str(&w, head);
+    put_field_str(&w, "stream", event->stream);
+    put_field_str(&w, "detector", event->detector);
+    put_field_str(&w, "kind", event->kind);
+    put_field_str(&w, "state", state);
+    put_field_num(&w, "t", event->t);
+    if (event->state == VQA_EVENT_END)
+        put_field_num(&w, "duration", event->duration);
+    if (event->has_value)
+        put_field_num(&w, "value", event->value);
+    put_field_str(&w, "severity", severity);
+    if (event->details_json && event->details_json[0]) {
+        put_str(&w, ",\"details\":");
+        put_str(&w, event->details_json);
+    }
+    put_str(&w, "}");
+
+    if (size)
+        buf[w.len < size ? w.len : size - 1] = '\0';
+    if (w.len > INT_MAX)
+        return VQA_ERR(EOVERFLOW);
+    return (int)w.len;
+}
