@@ -1,0 +1,225 @@
+/*
+ * The freeze detector hosted directly: exact and noisy freezes found with
+ * their bounds, still content with a moving element, black and too-short
+ * freezes not reported, a freeze open at the end closed by the detector.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define FPS 25.0
+#define FRAME_S (1.0 / FPS)
+#define KIND "video.freeze"
+#define W 320
+#define H 240
+
+/* What frame i of a scenario looks like. */
+typedef enum Look {
+    LOOK_MOVING,      /* texture scrolling every frame */
+    LOOK_FROZEN,      /* the texture at a fixed phase */
+    LOOK_FROZEN_NOISY,/* the same, with fresh +-2 noise every frame */
+    LOOK_BOX,         /* the fixed texture with a box moving in a corner */
+    LOOK_BLACK,       /* luma 16 */
+    LOOK_SMALL,       /* a frozen picture of another size */
+} Look;
+
+typedef struct Segment {
+    Look look;
+    double until_s;   /* the segment covers frames up to this time */
+} Segment;
+
+static void draw(HarnessPicture *pic, Look look, int64_t i, HarnessRng *rng)
+{
+    switch (look) {
+    case LOOK_MOVING:
+        harness_picture_pattern(pic, (int)i);
+        break;
+    case LOOK_FROZEN:
+    case LOOK_SMALL:
+        harness_picture_pattern(pic, 1000);
+        break;
+    case LOOK_FROZEN_NOISY:
+        harness_picture_pattern(pic, 1000);
+        harness_picture_noise(pic, 2, rng);
+        break;
+    case LOOK_BOX: {
+        harness_picture_pattern(pic, 1000);
+        int step = (int)(i % 48);
+        int x = 8 + (step < 24 ? 2 * step : 2 * (48 - step));
+        harness_picture_box(pic, x, 8, 12, 12, 0);
+        break;
+    }
+    case LOOK_BLACK:
+        harness_picture_fill(pic, 16);
+        break;
+    }
+}
+
+/* Feed the segments frame by frame, then flush. */
+static void run(Harness *h, const char *args, const Segment *segs, size_t nsegs)
+{
+    VqaStreamInfo info = { .type = VQA_MEDIA_VIDEO, .frame_rate = FPS, .width = W, .height = H };
+    int ret = harness_open(h, "freeze", "freeze", args, &info);
+    if (ret < 0)
+        harness_dump(h);
+    assert_int_equal(ret, 0);
+    HarnessPicture big, small;
+    harness_picture_init(&big, W, H, VQA_RANGE_LIMITED);
+    harness_picture_init(&small, W / 2, H / 2, VQA_RANGE_LIMITED);
+    HarnessRng rng;
+    harness_rng_seed(&rng, 42);
+    int64_t i = 0;
+    for (size_t s = 0; s < nsegs; s++) {
+        for (; (double)i / FPS < segs[s].until_s - 1e-9; i++) {
+            HarnessPicture *pic = segs[s].look == LOOK_SMALL ? &small : &big;
+            draw(pic, segs[s].look, i, &rng);
+            harness_picture_time(pic, i, FPS);
+            assert_int_equal(harness_process(h, &pic->frame), 0);
+        }
+    }
+    assert_int_equal(harness_flush(h), 0);
+    harness_picture_free(&big);
+    harness_picture_free(&small);
+    if (h->rejected)
+        harness_dump(h);
+    assert_int_equal(h->rejected, 0);
+}
+
+static void assert_one_freeze(const Harness *h, double start_s, double end_s)
+{
+    if (harness_count(h, KIND, VQA_EVENT_START) != 1)
+        harness_dump(h);
+    assert_int_equal(harness_count(h, KIND, VQA_EVENT_START), 1);
+    assert_int_equal(harness_count(h, KIND, VQA_EVENT_END), 1);
+    const HarnessEvent *s = harness_find(h, KIND, VQA_EVENT_START, 0);
+    const HarnessEvent *e = harness_find(h, KIND, VQA_EVENT_END, 0);
+    assert_near(s->t, start_s, FRAME_S + 1e-9);
+    assert_near(e->t, end_s, FRAME_S + 1e-9);
+    assert_false(e->by_host);
+    assert_near(e->duration, e->t - s->t, 1e-9);
+}
+
+static void test_exact_repeat(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_MOVING, 3.0 }, { LOOK_FROZEN, 6.0 }, { LOOK_MOVING, 8.0 } };
+    run(&h, NULL, segs, 3);
+    assert_one_freeze(&h, 3.0, 6.0);
+    const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+    assert_near(e->value, 0.0, 1e-9);
+    assert_non_null(strstr(e->details, "\"frames\":75"));
+    assert_null(strstr(e->details, "closed_by"));
+    harness_close(&h);
+}
+
+static void test_noisy_freeze(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = {
+        { LOOK_MOVING, 1.0 }, { LOOK_FROZEN_NOISY, 4.0 }, { LOOK_MOVING, 5.0 },
+    };
+    run(&h, NULL, segs, 3);
+    assert_one_freeze(&h, 1.0, 4.0);
+    /* The value measures the noise: well above 0, below the threshold. */
+    const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+    assert_true(e->value > 0.5 && e->value < 4.0);
+    harness_close(&h);
+}
+
+static void test_moving_box_is_not_freeze(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_BOX, 6.0 } };
+    run(&h, NULL, segs, 1);
+    if (h.event_count)
+        harness_dump(&h);
+    assert_int_equal(h.event_count, 0);
+    harness_close(&h);
+}
+
+static void test_short_freeze_not_reported(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_MOVING, 2.0 }, { LOOK_FROZEN, 3.5 }, { LOOK_MOVING, 5.0 } };
+    run(&h, NULL, segs, 3);
+    assert_int_equal(h.event_count, 0);
+    harness_close(&h);
+
+    /* The same input with min_duration=1 does hold a freeze. */
+    run(&h, "min_duration=1", segs, 3);
+    assert_one_freeze(&h, 2.0, 3.5);
+    harness_close(&h);
+}
+
+static void test_black_is_not_freeze(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_MOVING, 1.0 }, { LOOK_BLACK, 5.0 }, { LOOK_MOVING, 6.0 } };
+    run(&h, NULL, segs, 3);
+    if (h.event_count)
+        harness_dump(&h);
+    assert_int_equal(h.event_count, 0);
+    harness_close(&h);
+}
+
+static void test_ends_frozen(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_MOVING, 1.0 }, { LOOK_FROZEN, 4.0 } };
+    run(&h, NULL, segs, 2);
+    assert_one_freeze(&h, 1.0, 4.0);
+    const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+    assert_near(e->t, 4.0, 1e-9);   /* last frame's t + its duration */
+    assert_non_null(strstr(e->details, "\"closed_by\":\"eos\""));
+    harness_close(&h);
+}
+
+static void test_size_change_splits(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_FROZEN, 3.0 }, { LOOK_SMALL, 6.0 } };
+    run(&h, NULL, segs, 2);
+    assert_int_equal(harness_count(&h, KIND, VQA_EVENT_START), 2);
+    assert_near(harness_find(&h, KIND, VQA_EVENT_END, 0)->t, 3.0, 1e-9);
+    assert_near(harness_find(&h, KIND, VQA_EVENT_START, 1)->t, 3.0, 1e-9);
+    assert_near(harness_find(&h, KIND, VQA_EVENT_END, 1)->t, 6.0, 1e-9);
+    harness_close(&h);
+}
+
+static void test_bad_options_refused(void **state)
+{
+    (void)state;
+    Harness h;
+    assert_true(harness_open(&h, "freeze", "freeze", "noise=51", NULL) < 0);
+    harness_close(&h);
+    assert_true(harness_open(&h, "freeze", "freeze", "min_duration=0", NULL) < 0);
+    harness_close(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_repeat),
+        cmocka_unit_test(test_noisy_freeze),
+        cmocka_unit_test(test_moving_box_is_not_freeze),
+        cmocka_unit_test(test_short_freeze_not_reported),
+        cmocka_unit_test(test_black_is_not_freeze),
+        cmocka_unit_test(test_ends_frozen),
+        cmocka_unit_test(test_size_change_splits),
+        cmocka_unit_test(test_bad_options_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,220 @@
+/*
+ * The silence detector hosted directly: digital silence and low noise found
+ * with their bounds, a quiet passage and a dead channel next to a live one
+ * not; silence open at the end closed by the detector; buffer sizes do not
+ * change the result.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define RATE 48000
+#define KIND "audio.silence"
+#define WINDOW_S 0.02          /* the detector's default window */
+#define TONE_DBFS -12.0
+/* Bounds that fall inside a window, so the tolerance is really exercised. */
+#define GAP_FROM_S 2.013
+#define GAP_TO_S 5.007
+
+static void run(Harness *h, const HarnessAudio *a, int chunk, const char *args)
+{
+    VqaStreamInfo info = { .type = VQA_MEDIA_AUDIO, .sample_rate = a->sample_rate,
+                           .channels = a->channels };
+    int ret = harness_open(h, "silence", "silence", args, &info);
+    if (ret < 0)
+        harness_dump(h);
+    assert_int_equal(ret, 0);
+    assert_int_equal(harness_feed_audio(h, a, chunk, 0.0), 0);
+    assert_int_equal(harness_flush(h), 0);
+    if (h->rejected)
+        harness_dump(h);
+    assert_int_equal(h->rejected, 0);
+}
+
+static void assert_one_silence(const Harness *h, double start_s, double end_s)
+{
+    if (harness_count(h, KIND, VQA_EVENT_START) != 1)
+        harness_dump(h);
+    assert_int_equal(harness_count(h, KIND, VQA_EVENT_START), 1);
+    assert_int_equal(harness_count(h, KIND, VQA_EVENT_END), 1);
+    const HarnessEvent *s = harness_find(h, KIND, VQA_EVENT_START, 0);
+    const HarnessEvent *e = harness_find(h, KIND, VQA_EVENT_END, 0);
+    assert_near(s->t, start_s, WINDOW_S + 1e-9);
+    assert_near(e->t, end_s, WINDOW_S + 1e-9);
+    /* The detector's own bounds never claim tone as silence. */
+    assert_true(s->t >= start_s - 1e-9);
+    assert_true(e->t <= end_s + 1e-9);
+    assert_false(e->by_host);
+}
+
+static void assert_no_event(const Harness *h)
+{
+    if (h->event_count)
+        harness_dump(h);
+    assert_int_equal(h->event_count, 0);
+}
+
+/* Stereo: tone, then [GAP_FROM_S, GAP_TO_S) left to the caller, then tone. */
+static void tone_gap_tone(HarnessAudio *a, double total_s)
+{
+    harness_audio_init(a, 2, RATE, total_s);
+    harness_audio_sine(a, -1, 0.0, total_s, 440.0, TONE_DBFS);
+    harness_audio_silence(a, -1, GAP_FROM_S, GAP_TO_S);
+}
+
+static void test_digital_silence(void **state)
+{
+    (void)state;
+    HarnessAudio a;
+    tone_gap_tone(&a, 7.0);
+    Harness h;
+    run(&h, &a, 1024, NULL);
+    assert_one_silence(&h, GAP_FROM_S, GAP_TO_S);
+    const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+    assert_near(e->value, -150.0, 1e-9);
+    assert_non_null(strstr(e->details, "\"digital_zero\":true"));
+    assert_non_null(strstr(e->details, "\"channels\":2"));
+    assert_null(strstr(e->details, "closed_by"));
+    harness_close(&h);
+    harness_audio_free(&a);
+}
+
+static void test_low_noise_is_silence(void **state)
+{
+    (void)state;
+    HarnessAudio a;
+    tone_gap_tone(&a, 7.0);
+    HarnessRng rng;
+    harness_rng_seed(&rng, 3);
+    harness_audio_noise(&a, -1, GAP_FROM_S, GAP_TO_S, -70.0, &rng);
+    Harness h;
+    run(&h, &a, 1024, NULL);
+    assert_one_silence(&h, GAP_FROM_S, GAP_TO_S);
+    const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+    assert_non_null(strstr(e->details, "\"digital_zero\":false"));
+    /* Peak of Gaussian noise at -70 dBFS RMS: a few times the RMS, far from the tone. */
+    assert_true(e->value > -70.0 && e->value < -50.0);
+    harness_close(&h);
+    harness_audio_free(&a);
+}
+
+static void test_quiet_passage_is_not_silence(void **state)
+{
+    (void)state;
+    HarnessAudio a;
+    tone_gap_tone(&a, 7.0);
+    harness_audio_sine(&a, -1, GAP_FROM_S, GAP_TO_S, 1000.0, -40.0);
+    Harness h;
+    run(&h, &a, 1024, NULL);
+    assert_no_event(&h);
+    harness_close(&h);
+    harness_audio_free(&a);
+}
+
+static void test_dead_channel_is_not_silence(void **state)
+{
+    (void)state;
+    HarnessAudio a;
+    harness_audio_init(&a, 2, RATE, 7.0);
+    harness_audio_sine(&a, 0, 0.0, 7.0, 440.0, TONE_DBFS);
+    harness_audio_silence(&a, 1, 0.0, 7.0);
+    Harness h;
+    run(&h, &a, 1024, NULL);
+    assert_no_event(&h);
+    harness_close(&h);
+    harness_audio_free(&a);
+}
+
+static void test_ends_silent(void **state)
+{
+    (void)state;
+    HarnessAudio a;
+    tone_gap_tone(&a, GAP_TO_S);
+    Harness h;
+    run(&h, &a, 1024, NULL);
+    assert_one_silence(&h, GAP_FROM_S, GAP_TO_S);
+    const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+    assert_near(e->t, (double)a.nb_samples / RATE, 1e-9);  /* the last sample's end */
+    assert_non_null(strstr(e->details, "\"closed_by\":\"eos\""));
+    harness_close(&h);
+    harness_audio_free(&a);
+}
+
+static void test_short_silence_not_reported(void **state)
+{
+    (void)state;
+    HarnessAudio a;
+    harness_audio_init(&a, 2, RATE, 5.0);
+    harness_audio_sine(&a, -1, 0.0, 5.0, 440.0, TONE_DBFS);
+    harness_audio_silence(&a, -1, 1.0, 2.5);
+    Harness h;
+    run(&h, &a, 1024, NULL);
+    assert_no_event(&h);
+    harness_close(&h);
+    run(&h, &a, 1024, "min_duration=1");
+    assert_one_silence(&h, 1.0, 2.5);
+    harness_close(&h);
+    harness_audio_free(&a);
+}
+
+static void test_buffer_sizes_agree(void **state)
+{
+    (void)state;
+    HarnessAudio a;
+    tone_gap_tone(&a, 7.0);
+    Harness ref;
+    run(&ref, &a, 1024, NULL);
+    assert_one_silence(&ref, GAP_FROM_S, GAP_TO_S);
+    static const int chunks[] = { 1023, 1, 7, 960, 4801, 48000 };
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        Harness h;
+        run(&h, &a, chunks[i], NULL);
+        assert_int_equal(h.event_count, ref.event_count);
+        for (size_t k = 0; k < h.event_count; k++) {
+            assert_int_equal(h.events[k].state, ref.events[k].state);
+            assert_near(h.events[k].t, ref.events[k].t, 1e-6);
+            assert_near(h.events[k].value, ref.events[k].value, 1e-6);
+        }
+        harness_close(&h);
+    }
+    harness_close(&ref);
+    harness_audio_free(&a);
+}
+
+static void test_mono_and_level_option(void **state)
+{
+    (void)state;
+    HarnessAudio a;
+    harness_audio_init(&a, 1, 44100, 6.0);
+    harness_audio_sine(&a, 0, 0.0, 6.0, 440.0, -40.0);
+    Harness h;
+    run(&h, &a, 512, NULL);
+    assert_no_event(&h);
+    harness_close(&h);
+    /* Raising the level to -30 dBFS makes the -40 dBFS tone silence: the whole input. */
+    run(&h, &a, 512, "level=-30");
+    assert_one_silence(&h, 0.0, 6.0);
+    harness_close(&h);
+    harness_audio_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_digital_silence),
+        cmocka_unit_test(test_low_noise_is_silence),
+        cmocka_unit_test(test_quiet_passage_is_not_silence),
+        cmocka_unit_test(test_dead_channel_is_not_silence),
+        cmocka_unit_test(test_ends_silent),
+        cmocka_unit_test(test_short_silence_not_reported),
+        cmocka_unit_test(test_buffer_sizes_agree),
+        cmocka_unit_test(test_mono_and_level_option),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
