@@ -198,6 +198,24 @@ static void test_picture_threshold_option(void **state)
     harness_close(&h);
 }
 
+static void test_descriptor(void **state)
+{
+    (void)state;
+    Harness h;
+    assert_int_equal(harness_open(&h, "black", "black", NULL, NULL), 0);
+    assert_string_equal(h.desc->name, "black");
+    assert_string_equal(h.desc->version, "1.0.0");
+    assert_string_equal(h.desc->license, "BSD-2-Clause");
+    assert_int_equal(h.cls->input.pix_fmt, VQA_PIX_GRAY8);
+    assert_true(h.cls->flags & VQA_DETECTOR_TEMPORAL);
+    for (const VqaOption *o = h.cls->options; o->name; o++) {
+        assert_non_null(o->help);
+        assert_non_null(o->unit);
+        assert_true(o->min <= o->default_num && o->default_num <= o->max);
+    }
+    harness_close(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_short_black_not_reported),
         cmocka_unit_test(test_ends_black),
         cmocka_unit_test(test_picture_threshold_option),
+        cmocka_unit_test(test_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

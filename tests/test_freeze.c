@@ -27,6 +27,7 @@ typedef enum Look {
     LOOK_BOX,         /* the fixed texture with a box moving in a corner */
     LOOK_BLACK,       /* luma 16 */
     LOOK_SMALL,       /* a frozen picture of another size */
+    LOOK_BRIGHTER,    /* the frozen picture 8 levels brighter everywhere */
 } Look;
 
 typedef struct Segment {
@@ -57,6 +58,12 @@ static void draw(HarnessPicture *pic, Look look, int64_t i, HarnessRng *rng)
     }
     case LOOK_BLACK:
         harness_picture_fill(pic, 16);
+        break;
+    case LOOK_BRIGHTER:
+        harness_picture_pattern(pic, 1000);
+        for (int y = 0; y < pic->height; y++)
+            for (int x = 0; x < pic->width; x++)
+                pic->pixels[y * pic->stride + x] += 8;
         break;
     }
 }
@@ -199,6 +206,38 @@ static void test_size_change_splits(void **state)
     harness_close(&h);
 }
 
+static void test_uniform_change_is_change(void **state)
+{
+    (void)state;
+    Harness h;
+    /* A shift of every pixel looks like noise to the median, but the adaptive
+     * lift is capped: the picture did change, so the freeze is split. */
+    const Segment segs[] = { { LOOK_FROZEN, 3.0 }, { LOOK_BRIGHTER, 6.0 } };
+    run(&h, NULL, segs, 2);
+    assert_int_equal(harness_count(&h, KIND, VQA_EVENT_START), 2);
+    assert_near(harness_find(&h, KIND, VQA_EVENT_END, 0)->t, 3.0, 1e-9);
+    assert_near(harness_find(&h, KIND, VQA_EVENT_START, 1)->t, 3.0, 1e-9);
+    harness_close(&h);
+}
+
+static void test_descriptor(void **state)
+{
+    (void)state;
+    Harness h;
+    assert_int_equal(harness_open(&h, "freeze", "freeze", NULL, NULL), 0);
+    assert_string_equal(h.desc->name, "freeze");
+    assert_string_equal(h.desc->version, "1.0.0");
+    assert_string_equal(h.desc->license, "BSD-2-Clause");
+    assert_int_equal(h.cls->input.pix_fmt, VQA_PIX_GRAY8);
+    assert_true(h.cls->flags & VQA_DETECTOR_TEMPORAL);
+    for (const VqaOption *o = h.cls->options; o->name; o++) {
+        assert_non_null(o->help);
+        assert_non_null(o->unit);
+        assert_true(o->min <= o->default_num && o->default_num <= o->max);
+    }
+    harness_close(&h);
+}
+
 static void test_bad_options_refused(void **state)
 {
     (void)state;
@@ -219,6 +258,8 @@ int main(void)
         cmocka_unit_test(test_black_is_not_freeze),
         cmocka_unit_test(test_ends_frozen),
         cmocka_unit_test(test_size_change_splits),
+        cmocka_unit_test(test_uniform_change_is_change),
+        cmocka_unit_test(test_descriptor),
         cmocka_unit_test(test_bad_options_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

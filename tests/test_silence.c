@@ -204,6 +204,24 @@ static void test_mono_and_level_option(void **state)
     harness_audio_free(&a);
 }
 
+static void test_descriptor(void **state)
+{
+    (void)state;
+    Harness h;
+    assert_int_equal(harness_open(&h, "silence", "silence", NULL, NULL), 0);
+    assert_string_equal(h.desc->name, "silence");
+    assert_string_equal(h.desc->version, "1.0.0");
+    assert_string_equal(h.desc->license, "BSD-2-Clause");
+    assert_int_equal(h.cls->input.sample_fmt, VQA_SAMPLE_FLTP);
+    assert_true(h.cls->flags & VQA_DETECTOR_TEMPORAL);
+    for (const VqaOption *o = h.cls->options; o->name; o++) {
+        assert_non_null(o->help);
+        assert_non_null(o->unit);
+        assert_true(o->min <= o->default_num && o->default_num <= o->max);
+    }
+    harness_close(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_short_silence_not_reported),
         cmocka_unit_test(test_buffer_sizes_agree),
         cmocka_unit_test(test_mono_and_level_option),
+        cmocka_unit_test(test_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
