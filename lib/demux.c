@@ -36,22 +36,39 @@ static int map_av_error(int err)
     return VQA_ERR(EIO);
 }
 
-/* Report the input as failed: one stream.error event, the status for vqa_stream_wait. */
+/*
+ * Note why the input failed: the status for vqa_stream_wait now, the
+ * stream.error event when the decode strand reaches the end of input, so
+ * that it comes after every event of the media read before the failure.
+ */
+static void note_input_error(VqaStream *s, int status, double t, const char *reason,
+                             const char *extra_json)
+{
+    char quoted[300], details[420];
+    vqa_json_quote(reason, quoted, sizeof(quoted));
+    snprintf(details, sizeof(details), "{\"reason\":%s%s}", quoted, extra_json ? extra_json : "");
+    vqa_log(s->log, VQA_LOG_ERROR, "stream %s: %s: %s", s->id, s->url, reason);
+    char *copy = vqa_strdup(details);
+    pthread_mutex_lock(&s->lock);
+    if (!s->status)
+        s->status = status;
+    if (!s->input_error_details && copy) {
+        s->input_error_details = copy;
+        s->input_error_t = t;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    vqa_free(copy);
+}
+
 static void input_failed(VqaStream *s, const char *what, int av_err)
 {
     char text[AV_ERROR_MAX_STRING_SIZE] = "";
     av_strerror(av_err, text, sizeof(text));
-    char reason[256], quoted[300], details[320];
+    char reason[256];
     snprintf(reason, sizeof(reason), "%s: %s", what, text);
-    vqa_json_quote(reason, quoted, sizeof(quoted));
-    snprintf(details, sizeof(details), "{\"reason\":%s}", quoted);
-    vqa_log(s->log, VQA_LOG_ERROR, "stream %s: %s: %s", s->id, s->url, reason);
-    pthread_mutex_lock(&s->lock);
-    if (!s->status)
-        s->status = map_av_error(av_err);
-    pthread_mutex_unlock(&s->lock);
-    vqa_stream_emit(s, "stream.error", VQA_EVENT_INSTANT, atomic_load(&s->media_time), 0, 0,
-                    VQA_SEVERITY_ERROR, details);
+    double t = isnan(s->read_end_s) ? 0 : s->read_end_s;
+    note_input_error(s, map_av_error(av_err), t, reason, NULL);
 }
 
 static int interrupt_cb(void *opaque)
@@ -178,18 +195,11 @@ static void check_truncated(VqaStream *s, double read_end_s)
     double missing = s->duration_s - read_end_s;
     if (missing <= fmax(0.5, 0.05 * s->duration_s))
         return;
-    char details[160];
-    snprintf(details, sizeof(details),
-             "{\"reason\":\"truncated: input ends at %.3f s of %.3f s\",\"missing\":%.3f}",
-             read_end_s, s->duration_s, missing);
-    vqa_log(s->log, VQA_LOG_ERROR, "stream %s: %s: truncated: input ends at %.3f s of %.3f s",
-            s->id, s->url, read_end_s, s->duration_s);
-    pthread_mutex_lock(&s->lock);
-    if (!s->status)
-        s->status = VQA_ERROR_INVALID_DATA;
-    pthread_mutex_unlock(&s->lock);
-    vqa_stream_emit(s, "stream.error", VQA_EVENT_INSTANT, read_end_s, 0, 0, VQA_SEVERITY_ERROR,
-                    details);
+    char reason[128], extra[48];
+    snprintf(reason, sizeof(reason), "truncated: input ends at %.3f s of %.3f s", read_end_s,
+             s->duration_s);
+    snprintf(extra, sizeof(extra), ",\"missing\":%.3f", missing);
+    note_input_error(s, VQA_ERROR_INVALID_DATA, read_end_s, reason, extra);
 }
 
 /* Media time at which a packet's data ends, relative to the stream start. */
@@ -218,7 +228,6 @@ void vqa_demux_work(VqaStrand *strand)
     VqaStream *s = strand->owner;
     if (!s->opened) {
         s->opened = 1;
-        s->read_end_s = NAN;
         if (atomic_load(&s->stop) || open_input(s) < 0) {
             end_input(s);
             return;

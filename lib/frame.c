@@ -5,7 +5,6 @@
  */
 #include <stdatomic.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "frames.h"
 #include "mem.h"

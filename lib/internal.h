@@ -130,6 +130,8 @@ struct VqaStream {
     int converter_done;           /* EOS published to every detector */
     int finished;
     int status;                   /* 0 or the input's error */
+    char *input_error_details;    /* the input's stream.error, emitted at the end of input */
+    double input_error_t;
     size_t active_detectors;
     atomic_int stop;
 

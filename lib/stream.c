@@ -61,6 +61,7 @@ static void stream_free(VqaStream *s)
     vqa_spec_free(&s->spec);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
+    vqa_free(s->input_error_details);
     vqa_free(s->id);
     vqa_free(s->url);
     vqa_free(s);
@@ -185,6 +186,14 @@ static void end_of_input(VqaStream *s)
         if (err < 0)
             vqa_log(s->log, VQA_LOG_ERROR, "stream %s: %s", s->id, vqa_strerror(err));
     }
+    pthread_mutex_lock(&s->lock);
+    char *details = s->input_error_details;
+    s->input_error_details = NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (details)
+        vqa_stream_emit(s, "stream.error", VQA_EVENT_INSTANT, s->input_error_t, 0, 0,
+                        VQA_SEVERITY_ERROR, details);
+    vqa_free(details);
     vqa_bus_end(s);
 }
 
@@ -226,6 +235,7 @@ static int stream_init(VqaContext *ctx, VqaStream *s, const VqaStreamSettings *s
     s->settings.id = s->settings.url = s->settings.detectors = NULL;
     s->push = !set->url;
     s->start_s = NAN;
+    s->read_end_s = NAN;
     s->in_cap = s->push ? (size_t)ctx->settings.queue_frames : INPUT_QUEUE_PACKETS;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);

@@ -284,6 +284,14 @@ static void test_remove_closes_open_defects(void **state)
     VqaStream *st = add_push(ctx, "probe_a:start_at=0.2", 0, 1);
     for (int i = 0; i < 10; i++)
         assert_int_equal(push_picture(st, i, NULL), 0);
+    /* Remove once the defect is open (frame 5 at 0.2 s has been analysed). */
+    int seen = 0;
+    for (int tries = 0; tries < 5000 && seen < 6; tries++) {
+        struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);
+        probe_log(&seen);
+    }
+    assert_true(seen >= 6);
     vqa_stream_remove(&st);
     assert_int_equal(count_events("x-probe.mark", VQA_EVENT_START), 1);
     assert_int_equal(count_events("x-probe.mark", VQA_EVENT_END), 1);
