@@ -18,6 +18,7 @@
 
 #include "convert.h"
 #include "frames.h"
+#include "mem.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -477,6 +478,14 @@ static void test_unsupported_source(void **state)
     key.type = VQA_MEDIA_NONE;
     assert_int_equal(vqa_convert_open(&c, &key, NULL), VQA_ERR(EINVAL));
     assert_null(c);
+    key.type = VQA_MEDIA_VIDEO;
+    key.pix_fmt = (VqaPixelFormat)99;
+    assert_int_equal(vqa_convert_open(&c, &key, NULL), VQA_ERR(EINVAL));
+    assert_null(c);
+    key.pix_fmt = VQA_PIX_GRAY8;
+    key.max_width = -1;
+    assert_int_equal(vqa_convert_open(&c, &key, NULL), VQA_ERR(EINVAL));
+    assert_null(c);
     vqa_convert_close(&c);
     vqa_convert_close(NULL);
 }
@@ -646,6 +655,70 @@ static void test_audio_resample(void **state)
     vqa_convert_close(&c);
 }
 
+/* Every allocation failure is reported as ENOMEM and leaks nothing (ASan). */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    AVFrame *pic = make_video(AV_PIX_FMT_YUV420P, 640, 360);
+    fill_planes(pic, 50, 128, 128);
+    AVFrame *snd = make_audio(AV_SAMPLE_FMT_S16, 44100, 2, 1024);
+    memset(snd->data[0], 0, 1024 * 4);
+    const VqaPixelFormat fmts[] = { VQA_PIX_GRAY8, VQA_PIX_RGB24, VQA_PIX_YUV420P };
+    for (long n = 0; n < 6; n++) {
+        for (size_t i = 0; i < 3; i++) {
+            VqaConvert *c = open_video(fmts[i], i == 2 ? 0 : 160, 0);
+            vqa_mem_fail_after(n, 0);
+            VqaFrame *out = NULL;
+            const int err = vqa_convert_video(c, pic, 0, 0, &out);
+            vqa_mem_fail_after(-1, 0);
+            assert_true(err == 0 || err == VQA_ERR(ENOMEM));
+            assert_true((err == 0) == (out != NULL));
+            drop(&out);
+            vqa_convert_close(&c);
+        }
+        VqaConvert *c = open_audio(VQA_SAMPLE_FLTP, 48000, 1);
+        vqa_mem_fail_after(n, 0);
+        VqaFrame *out = NULL;
+        const int err = vqa_convert_audio(c, snd, 0, &out);
+        vqa_mem_fail_after(-1, 0);
+        assert_true(err == 0 || err == VQA_ERR(ENOMEM));
+        drop(&out);
+        vqa_convert_close(&c);
+    }
+    av_frame_free(&pic);
+    av_frame_free(&snd);
+}
+
+/* A source whose rate changes mid-stream gets a new resampler. */
+static void test_audio_input_change(void **state)
+{
+    (void)state;
+    VqaConvert *c = open_audio(VQA_SAMPLE_FLT, 16000, 1);
+    const int rates[] = { 48000, 44100, 8000 };
+    for (int i = 0; i < 3; i++) {
+        AVFrame *src = make_audio(AV_SAMPLE_FMT_FLTP, rates[i], 2, rates[i] / 10);
+        for (int ch = 0; ch < 2; ch++)
+            for (int s = 0; s < src->nb_samples; s++)
+                ((float *)src->extended_data[ch])[s] = 0.25f;
+        int total = 0;
+        VqaFrame *out = NULL;
+        assert_int_equal(vqa_convert_audio(c, src, i, &out), 0);
+        for (int drain = 0; drain < 2; drain++) {
+            if (out) {
+                assert_int_equal(out->sample_rate, 16000);
+                assert_int_equal(out->sample_fmt, VQA_SAMPLE_FLT);
+                total += out->nb_samples;
+                drop(&out);
+            }
+            if (!drain)
+                assert_int_equal(vqa_convert_audio(c, NULL, i + 0.1, &out), 0);
+        }
+        assert_true(abs(total - 1600) <= 1);
+        av_frame_free(&src);
+    }
+    vqa_convert_close(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +739,8 @@ int main(void)
         cmocka_unit_test(test_audio_zero_copy),
         cmocka_unit_test(test_audio_planes_count),
         cmocka_unit_test(test_audio_resample),
+        cmocka_unit_test(test_audio_input_change),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
