@@ -107,8 +107,12 @@ void vqa_close(VqaContext **pctx)
     /* Joining the pools runs what is still queued; no stream is touched after. */
     vqa_pool_close(&ctx->compute);
     vqa_pool_close(&ctx->io);
-    for (size_t i = 0; i < ctx->nb_streams; i++)
+    /* A stream still listed has two references, the list's and the host's
+     * handle; vqa_close frees both (the handle is invalid afterwards). */
+    for (size_t i = 0; i < ctx->nb_streams; i++) {
         vqa_stream_release(ctx->streams[i]);
+        vqa_stream_release(ctx->streams[i]);
+    }
     vqa_free(ctx->streams);
     vqa_registry_close(&ctx->registry);
     for (size_t i = 0; ctx->plugin_paths && ctx->plugin_paths[i]; i++)
