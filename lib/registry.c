@@ -48,6 +48,7 @@ struct VqaRegistry {
 /* A verdict on a plugin under examination: a status and its one-line reason. */
 typedef struct Verdict {
     VqaPluginStatus status;
+    int out_of_memory; /* the refusal is ours, not the plugin's */
     char reason[512];
 } Verdict;
 
@@ -78,6 +79,12 @@ const char *vqa_plugin_status_name(VqaPluginStatus status)
 const char *vqa_registry_system_dir(void)
 {
     return VQA_PLUGINDIR;
+}
+
+static VqaPluginStatus refuse_nomem(Verdict *v)
+{
+    v->out_of_memory = 1;
+    return refuse(v, VQA_PLUGIN_BAD_DESCRIPTOR, "out of memory");
 }
 
 /* ---- validation ------------------------------------------------------- */
@@ -178,21 +185,34 @@ static int check_input(const VqaDetectorClass *cls, Verdict *v)
     return 0;
 }
 
+/* How to call a class in a refusal: its name when the declared size covers
+ * the field and the name is well-formed, else its position in the list. */
+static void class_label(const VqaDetectorClass *src, size_t index, char *out, size_t size)
+{
+    if (src->struct_size >= offsetof(VqaDetectorClass, name) + sizeof(src->name) &&
+        valid_name(src->name))
+        snprintf(out, size, "detector '%s'", src->name);
+    else
+        snprintf(out, size, "detector #%zu", index);
+}
+
 /* Size-check one class and copy it into a zeroed host-size struct (*out). */
 static int copy_class(const VqaDetectorClass *src, size_t index, VqaDetectorClass **out,
                       Verdict *v)
 {
     size_t min_size = offsetof(VqaDetectorClass, process) + sizeof(src->process);
+    char label[MAX_NAME_LEN + 16];
+    class_label(src, index, label, sizeof(label));
     if (src->struct_size > sizeof(VqaDetectorClass))
-        return refuse(v, VQA_PLUGIN_ABI_MISMATCH, "detector #%zu: vtable larger than the host "
-                      "knows (%u > %zu bytes): built for a newer ABI", index,
+        return refuse(v, VQA_PLUGIN_ABI_MISMATCH, "%s: vtable larger than the host knows "
+                      "(%u > %zu bytes): built for a newer ABI", label,
                       (unsigned)src->struct_size, sizeof(VqaDetectorClass));
     if (src->struct_size < min_size)
-        return refuse(v, VQA_PLUGIN_ABI_MISMATCH, "detector #%zu: vtable too small (%u bytes, "
-                      "at least %zu needed)", index, (unsigned)src->struct_size, min_size);
+        return refuse(v, VQA_PLUGIN_ABI_MISMATCH, "%s: vtable too small (%u bytes, at least "
+                      "%zu needed)", label, (unsigned)src->struct_size, min_size);
     VqaDetectorClass *cls = vqa_calloc(1, sizeof(*cls));
     if (!cls)
-        return refuse(v, VQA_PLUGIN_BAD_DESCRIPTOR, "out of memory");
+        return refuse_nomem(v);
     memcpy(cls, src, src->struct_size);
     cls->struct_size = sizeof(*cls);
     *out = cls;
@@ -312,7 +332,7 @@ static int take_classes(LoadedPlugin *p, const VqaPluginDesc *desc, Verdict *v)
                       "terminated?)", MAX_DETECTORS);
     p->classes = vqa_calloc(n + 1, sizeof(*p->classes));
     if (!p->classes)
-        return refuse(v, VQA_PLUGIN_BAD_DESCRIPTOR, "out of memory");
+        return refuse_nomem(v);
     for (size_t i = 0; i < n; i++) {
         if (copy_class(desc->detectors[i], i, &p->classes[i], v) ||
             check_class(p->classes[i], i, v))
@@ -378,7 +398,7 @@ static VqaPluginStatus examine(const VqaRegistry *reg, const char *path, LoadedP
     if (owner)
         return refuse(v, VQA_PLUGIN_SHADOWED, "shadowed by %s", owner->info.path);
     if (copy_info(p, path, &desc) < 0)
-        return refuse(v, VQA_PLUGIN_BAD_DESCRIPTOR, "out of memory");
+        return refuse_nomem(v);
     return VQA_PLUGIN_LOADED;
 }
 
@@ -401,18 +421,20 @@ static int add_plugin(VqaRegistry *reg, LoadedPlugin *p)
 
 VqaPluginStatus vqa_registry_load_file(VqaRegistry *reg, const char *path)
 {
-    Verdict v = { VQA_PLUGIN_LOADED, "" };
+    Verdict v = { VQA_PLUGIN_LOADED, 0, "" };
     LoadedPlugin *p = vqa_calloc(1, sizeof(*p));
     if (!reg || !path || !p) {
         vqa_free(p);
-        if (reg)
+        if (reg && path)
             reg->out_of_memory = 1;
         return VQA_PLUGIN_OPEN_FAILED;
     }
     if (examine(reg, path, p, &v) == VQA_PLUGIN_LOADED && add_plugin(reg, p) < 0)
-        refuse(&v, VQA_PLUGIN_BAD_DESCRIPTOR, "out of memory");
+        refuse_nomem(&v);
     if (v.status != VQA_PLUGIN_LOADED) {
         free_plugin(p);
+        if (v.out_of_memory)
+            reg->out_of_memory = 1;
         record_failure(reg, path, &v);
         return v.status;
     }
