@@ -279,7 +279,7 @@ static void free_plugin(LoadedPlugin *p)
 }
 
 static const LoadedPlugin *find_owner(const VqaRegistry *reg, const char *plugin,
-                                      const VqaDetectorClass *const *classes)
+                                      VqaDetectorClass *const *classes)
 {
     for (size_t i = 0; i < reg->nb_plugins; i++) {
         const LoadedPlugin *p = reg->plugins[i];
@@ -394,7 +394,7 @@ static VqaPluginStatus examine(const VqaRegistry *reg, const char *path, LoadedP
     VqaPluginDesc desc;
     if (read_descriptor(entry(), &desc, v) || take_classes(p, &desc, v))
         return v->status;
-    const LoadedPlugin *owner = find_owner(reg, desc.name, (const VqaDetectorClass *const *)p->classes);
+    const LoadedPlugin *owner = find_owner(reg, desc.name, p->classes);
     if (owner)
         return refuse(v, VQA_PLUGIN_SHADOWED, "shadowed by %s", owner->info.path);
     if (copy_info(p, path, &desc) < 0)
