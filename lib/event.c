@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "vqa/event.h"
 
 /* Appends to a caller buffer with snprintf semantics: counts every byte it
@@ -31,54 +32,16 @@ static void put_str(JsonWriter *w, const char *s)
     put_bytes(w, s, strlen(s));
 }
 
-/* Length of the well-formed UTF-8 sequence at p, or 0 if it is not one. */
-static size_t utf8_sequence(const unsigned char *p)
-{
-    size_t n;
-    unsigned min;
-    unsigned cp;
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-        n = 2, min = 0x80, cp = p[0] & 0x1Fu;
-    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        n = 3, min = 0x800, cp = p[0] & 0x0Fu;
-    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        n = 4, min = 0x10000, cp = p[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0; /* also stops at the NUL */
-        cp = (cp << 6) | (p[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 /* A JSON string; bytes that are not UTF-8 become U+FFFD so the line stays valid. */
 static void put_quoted(JsonWriter *w, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
     put_bytes(w, "\"", 1);
-    while (*p) {
-        size_t n = utf8_sequence(p);
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = { '\\', (char)*p };
-            put_bytes(w, esc, 2);
-        } else if (*p < 0x20 || *p == 0x7F) {
-            char esc[8];
-            snprintf(esc, sizeof(esc), "\\u%04x", *p);
-            put_bytes(w, esc, 6);
-        } else if (n == 0) {
-            put_str(w, "\\ufffd");
-            n = 1;
-        } else {
-            put_bytes(w, (const char *)p, n);
-        }
-        p += n ? n : 1;
+    while (*s) {
+        char esc[VQA_JSON_ESCAPE_MAX];
+        size_t consumed;
+        size_t n = vqa_json_escape_char(s, esc, &consumed);
+        put_bytes(w, esc, n);
+        s += consumed;
     }
     put_bytes(w, "\"", 1);
 }

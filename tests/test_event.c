@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "json.h"
 #include "vqa/event.h"
 
 static VqaEvent sample_event(void)
@@ -173,6 +174,29 @@ static void test_names(void **state)
     assert_null(vqa_severity_name((VqaSeverity)4));
 }
 
+/* The core's own details quote text into fixed buffers: cut text stays one valid string. */
+static void test_bounded_quote(void **state)
+{
+    (void)state;
+    char out[16];
+    assert_int_equal(vqa_json_quote("a\"b", out, sizeof(out)), 6);
+    assert_string_equal(out, "\"a\\\"b\"");
+    /* "héllo wörld" cut to fit 10 bytes: never inside é or ö, always closed. */
+    size_t n = vqa_json_quote("h\xc3\xa9llo w\xc3\xb6rld", out, 10);
+    assert_int_equal(n, strlen(out));
+    assert_true(n <= 9);
+    assert_int_equal(out[0], '"');
+    assert_int_equal(out[n - 1], '"');
+    assert_string_equal(out, "\"h\xc3\xa9llo \"");
+    /* An escape that does not fit whole is left out, not split. */
+    assert_int_equal(vqa_json_quote("ab\x01", out, 8), 4);
+    assert_string_equal(out, "\"ab\"");
+    assert_int_equal(vqa_json_quote(NULL, out, sizeof(out)), 2);
+    assert_string_equal(out, "\"\"");
+    assert_int_equal(vqa_json_quote("x", out, 2), 0);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_snprintf_semantics),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_bounded_quote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
