@@ -183,8 +183,8 @@ static int teardown_media(void **state)
     return 0;
 }
 
-/* Copy src to a new file cut to fraction of its bytes. */
-static char *truncated_copy(const char *src, const char *stem, double fraction)
+/* Copy src to a new file cut to its first `bytes` bytes. */
+static char *cut_copy(const char *src, const char *stem, off_t bytes)
 {
     size_t size = 0;
     char *data = media_read_file(src, &size);
@@ -194,9 +194,34 @@ static char *truncated_copy(const char *src, const char *stem, double fraction)
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, size, f), size);
     assert_int_equal(fclose(f), 0);
-    assert_int_equal(truncate(path, (off_t)(size * fraction)), 0);
+    assert_int_equal(truncate(path, bytes), 0);
     free(data);
     return path;
+}
+
+static char *truncated_copy(const char *src, const char *stem, double fraction)
+{
+    size_t size = 0;
+    free(media_read_file(src, &size));
+    return cut_copy(src, stem, (off_t)(size * fraction));
+}
+
+/* @return the file offset of the first video packet at or after t_s (ffprobe), or -1. */
+static long video_packet_offset(const char *path, double t_s)
+{
+    char cmd[4400];
+    snprintf(cmd, sizeof(cmd), "ffprobe -v error -select_streams v:0 -show_entries "
+             "packet=pts_time,pos -of csv=p=0 '%s'", path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    double pts_s = 0;
+    long pos = -1, found = -1;
+    while (fscanf(p, "%lf,%ld", &pts_s, &pos) == 2) {
+        if (pts_s >= t_s && found < 0)
+            found = pos;
+    }
+    pclose(p);
+    return found;
 }
 
 /* @return the offset of a top-level MP4 box type in the file, or -1. */
@@ -382,6 +407,32 @@ static void test_truncated_index_at_front(void **state)
     free(path);
 }
 
+/* Cut in the middle of the freeze and the silence: both must be closed where the input ends. */
+static void test_truncated_mid_defect(void **state)
+{
+    const Fixtures *fx = *state;
+    const double cut_s = 5.0;
+    long offset = video_packet_offset(fx->clip, cut_s);
+    assert_true(offset > 0);
+    char *path = cut_copy(fx->clip, "cut-mid", (off_t)offset);
+    ToolRun run;
+    run_tool(&run, (const char *[]){ "scan", path, NULL });
+    assert_input_error(&run, "0");
+    long s = media_find_event(run.ev, run.nb_ev, "0", "video.freeze", "start");
+    long e = media_find_event(run.ev, run.nb_ev, "0", "video.freeze", "end");
+    if (s < 0 || e < 0) {
+        print_run(&run);
+        fail_msg("the freeze before the cut was not reported and closed");
+    }
+    assert_true(fabs(run.ev[s].t - MEDIA_FREEZE_START_S) <= TIME_TOLERANCE_S);
+    assert_true(run.ev[e].t > MEDIA_FREEZE_START_S && run.ev[e].t <= cut_s + 0.5);
+    assert_non_null(strstr(run.ev[e].details, "eos"));
+    assert_int_equal(count_kind(&run, "video.black", NULL), 0);
+    run_free(&run);
+    unlink(path);
+    free(path);
+}
+
 static void test_truncated_index_at_end(void **state)
 {
     const Fixtures *fx = *state;
@@ -492,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_text_file),
         cmocka_unit_test(test_truncated_index_at_front),
+        cmocka_unit_test(test_truncated_mid_defect),
         cmocka_unit_test(test_truncated_index_at_end),
         cmocka_unit_test(test_bad_detector_specs),
         cmocka_unit_test(test_bad_command_lines),

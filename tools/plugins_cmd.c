@@ -31,9 +31,9 @@ static void text_default(FILE *f, const VqaOption *o)
     }
 }
 
-static void text_option(FILE *f, const VqaOption *o)
+static void text_option(FILE *f, const VqaOption *o, int name_width)
 {
-    fprintf(f, "      %-16s %-6s default ", o->name, vqa_option_type_name(o->type));
+    fprintf(f, "      %-*s  %-6s default ", name_width, o->name, vqa_option_type_name(o->type));
     text_default(f, o);
     if (is_numeric(o->type) && (bounded(o->min) || bounded(o->max))) {
         char lo[32] = "-inf", hi[32] = "inf";
@@ -76,10 +76,15 @@ static void text_detector(FILE *f, const VqaDetectorClass *d)
         fprintf(f, " %s", *k);
     fputc('\n', f);
     text_input(f, &d->input);
-    if (d->options && d->options[0].name) {
+    int name_width = 0;
+    for (const VqaOption *o = d->options; o && o->name; o++) {
+        if ((int)strlen(o->name) > name_width)
+            name_width = (int)strlen(o->name);
+    }
+    if (name_width > 0) {
         fputs("    options:\n", f);
         for (const VqaOption *o = d->options; o->name; o++)
-            text_option(f, o);
+            text_option(f, o, name_width);
     }
 }
 

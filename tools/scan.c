@@ -22,6 +22,7 @@
 typedef struct ScanRun {
     pthread_mutex_t lock;       /* guards streams, nb_streams, done, interrupted */
     VqaStream **streams;
+    const char **inputs;        /* the command-line argument of each stream, for messages */
     size_t nb_streams;
     int done;
     int interrupted;
@@ -120,8 +121,10 @@ static int add_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
         VqaStream *stream = NULL;
         pthread_mutex_lock(&run->lock);
         int ret = run->interrupted ? VQA_ERROR_STOPPED : vqa_stream_add(ctx, &stream, &ss);
-        if (ret >= 0)
+        if (ret >= 0) {
+            run->inputs[run->nb_streams] = opts->inputs[i];
             run->streams[run->nb_streams++] = stream;
+        }
         pthread_mutex_unlock(&run->lock);
         if (ret < 0) {
             if (ret != VQA_ERROR_STOPPED)
@@ -143,7 +146,7 @@ static int wait_streams(ScanRun *run, const ToolOptions *opts)
             nb_stopped++;
             status = TOOL_EXIT_INPUT;
         } else if (ret < 0) {
-            fprintf(stderr, "vqa: %s: %s\n", vqa_stream_id(run->streams[i]), vqa_strerror(ret));
+            fprintf(stderr, "vqa: %s: %s\n", run->inputs[i], vqa_strerror(ret));
             status = TOOL_EXIT_INPUT;
         }
     }
@@ -159,7 +162,8 @@ static int run_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
     if (ret != 0)
         return ret;
     run->streams = calloc((size_t)opts->nb_inputs, sizeof(*run->streams));
-    if (!run->streams) {
+    run->inputs = calloc((size_t)opts->nb_inputs, sizeof(*run->inputs));
+    if (!run->streams || !run->inputs) {
         fprintf(stderr, "vqa: %s\n", vqa_strerror(VQA_ERR(ENOMEM)));
         return TOOL_EXIT_INPUT;
     }
@@ -215,6 +219,7 @@ int cmd_scan(const ToolOptions *opts)
         status = TOOL_EXIT_INPUT;
     }
     free(run.streams);
+    free(run.inputs);
     pthread_mutex_destroy(&run.lock);
     return status;
 }
