@@ -68,14 +68,14 @@ function field(line, key,    i, rest) {
     kind = field($0, "kind"); state = field($0, "state")
     if (state == "end") {
         d = field($0, "duration") + 0; t = field($0, "t") + 0
-        n[kind]++; total[kind] += d
+        n[kind]++; found++; total[kind] += d
         spans[kind] = spans[kind] sprintf(" [%.2f, %.2f)", t - d, t)
     } else if (state == "instant") {
-        n[kind]++; spans[kind] = spans[kind] sprintf(" @%.2f", field($0, "t") + 0)
+        n[kind]++; found++; spans[kind] = spans[kind] sprintf(" @%.2f", field($0, "t") + 0)
     }
 }
 END {
-    if (length(n) == 0) print "   no defect found"
+    if (found == 0) print "   no defect found"
     for (k in n) printf "   %-16s %d event(s), %.2f s in all:%s\n", k, n[k], total[k], spans[k]
 }' "$events"
 exit "$status"
