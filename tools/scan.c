@@ -6,18 +6,21 @@
  * with sigwait, so no library function ever runs in a signal handler. The
  * first signal stops every stream: detectors flush, open defects get their
  * end events, and the tool exits 1 because the inputs were not read to their
- * end. A second signal exits at once.
+ * end. A second signal, at least a second later, exits at once.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vqa_tool.h"
 
 #define STREAM_ID_MAX 256
+/* A second signal sooner than this after the first is taken as the same request. */
+#define REPEAT_SIGNAL_S 1.0
 
 typedef struct ScanRun {
     pthread_mutex_t lock;       /* guards streams, nb_streams, done, interrupted */
@@ -39,10 +42,17 @@ static void stop_all(ScanRun *run)
     pthread_mutex_unlock(&run->lock);
 }
 
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void *watch_signals(void *arg)
 {
     ScanRun *run = arg;
-    int nb_signals = 0;
+    double first_signal_s = -1;
     for (;;) {
         int sig = 0;
         if (sigwait(&run->signals, &sig) != 0)
@@ -54,12 +64,17 @@ static void *watch_signals(void *arg)
             return NULL;
         if (sig == SIGUSR1)
             continue;
-        if (++nb_signals > 1) {
+        /* `timeout` and process-group kills deliver one request twice at
+         * once: only a signal well after the first one means "hurry". */
+        if (first_signal_s >= 0 && monotonic_s() - first_signal_s < REPEAT_SIGNAL_S)
+            continue;
+        if (first_signal_s >= 0) {
             static const char msg[] = "vqa: interrupted again, exiting at once\n";
             ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
             (void)ignored;
             _exit(TOOL_EXIT_INPUT);
         }
+        first_signal_s = monotonic_s();
         fprintf(stderr, "vqa: %s: stopping every input\n", strsignal(sig));
         stop_all(run);
     }
