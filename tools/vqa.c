@@ -22,6 +22,7 @@ int main(int argc, char **argv)
         fputs("vqa: out of memory\n", stderr);
         ret = TOOL_EXIT_INPUT;
     } else if (ret == 0) {
+        tool_route_libav_log(opts.log_level);
         switch (opts.command) {
         case TOOL_CMD_HELP:
             cli_print_help(stdout);

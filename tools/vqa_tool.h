@@ -114,6 +114,9 @@ int event_sink_close(EventSink *sink);
 
 /* commands */
 int cmd_scan(const ToolOptions *opts);
+
+/** Show FFmpeg's own log lines on standard error only at -v and above. */
+void tool_route_libav_log(VqaLogLevel level);
 int cmd_plugins(const ToolOptions *opts);
 
 #endif /* VQA_TOOL_H */
