@@ -2,16 +2,18 @@
 # Build and test libvqa the way CI does:
 #   1. the test suite in a normal build,
 #   2. the suite again under AddressSanitizer and UndefinedBehaviorSanitizer,
+#      and the threaded core (pool, frames, bus, push, pipeline) under ThreadSanitizer,
 #   3. an install check: install into a temporary prefix, build the example
 #      third-party plugin out of tree against the installed headers and
 #      libvqa.pc only, and check that the installed vqa loads it.
 #
-#   ./scripts/test.sh   (VQA_BUILD_DIR / VQA_ASAN_BUILD_DIR pick other build dirs)
+#   ./scripts/test.sh   (VQA_BUILD_DIR, VQA_ASAN_BUILD_DIR, VQA_TSAN_BUILD_DIR pick other build dirs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=${VQA_BUILD_DIR:-build}
 asan_build=${VQA_ASAN_BUILD_DIR:-build-asan}
+tsan_build=${VQA_TSAN_BUILD_DIR:-build-tsan}
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -32,6 +34,14 @@ if [ ! -f "$asan_build/build.ninja" ]; then
 fi
 ninja -C "$asan_build"
 meson test -C "$asan_build" --print-errorlogs --timeout-multiplier 3
+
+step "threaded core under thread sanitizer ($tsan_build)"
+if [ ! -f "$tsan_build/build.ninja" ]; then
+    meson setup "$tsan_build" -Db_sanitize=thread -Db_lundef=false -Dexamples=false -Dtools=false
+fi
+ninja -C "$tsan_build"
+meson test -C "$tsan_build" --print-errorlogs --timeout-multiplier 3 \
+    test_pool test_frame test_bus test_push test_pipeline
 
 step "install check"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vqa-install-XXXXXX")
