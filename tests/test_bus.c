@@ -272,7 +272,8 @@ static void test_stop_closes_open_defects(void **state)
     assert_int_equal(count_events("x-probe.mark", VQA_EVENT_END), 1);
     const Recorded *end = find_event("x-probe.mark", VQA_EVENT_END);
     assert_non_null(end);
-    assert_non_null(strstr(end->details, "\"closed_by\":\"eos\""));
+    const char *details = end ? end->details : "";
+    assert_non_null(strstr(details, "\"closed_by\":\"eos\""));
     assert_true(end->duration >= 0);
     vqa_close(&ctx);
     assert_int_equal(atomic_load(&freed), 20);
