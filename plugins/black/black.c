@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../common/luma.h"
 #include "vqa/plugin.h"
 
 #define BLACK_KIND "video.black"
@@ -50,26 +51,6 @@ static double frame_duration(const BlackPriv *p, const VqaDetectorContext *ctx,
     return 0;
 }
 
-/* Share of pixels at or below the dark level. One compare-and-count pass per
- * row, which the compiler vectorises. */
-static double dark_share(const BlackPriv *p, const VqaFrame *f)
-{
-    double level = f->range == VQA_RANGE_FULL ? p->pixel_threshold * 255.0
-                                              : 16.0 + p->pixel_threshold * 219.0;
-    if (level >= 255.0)
-        return 1.0;
-    const uint8_t limit = (uint8_t)level; /* luma <= 37.9 means luma <= 37 */
-    uint64_t dark = 0;
-    for (int y = 0; y < f->height; y++) {
-        const uint8_t *row = f->data[0] + y * f->linesize[0];
-        uint32_t n = 0;
-        for (int x = 0; x < f->width; x++)
-            n += row[x] <= limit;
-        dark += n;
-    }
-    return (double)dark / ((double)f->width * f->height);
-}
-
 static double mean_dark(const BlackPriv *p)
 {
     return p->frames > 0 ? p->sum_dark / (double)p->frames : 0.0;
@@ -99,7 +80,7 @@ static int black_process(VqaDetectorContext *ctx, const VqaFrame *f)
     p->end_t = f->t + dur;
     p->have_frame = 1;
 
-    double dark = dark_share(p, f);
+    double dark = vqa_luma_dark_share(f, p->pixel_threshold);
     if (dark < p->picture_threshold) {
         int ret = p->active ? emit_end(ctx, p, f->t, 0) : 0;
         p->in_run = 0;

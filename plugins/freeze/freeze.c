@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/luma.h"
 #include "vqa/plugin.h"
 
 #define FREEZE_KIND "video.freeze"
@@ -83,18 +84,7 @@ static double frame_duration(const FreezePriv *p, const VqaDetectorContext *ctx,
 
 static int is_black(const VqaFrame *f)
 {
-    double thr = f->range == VQA_RANGE_FULL ? FREEZE_BLACK_PIXEL * 255.0
-                                            : 16.0 + FREEZE_BLACK_PIXEL * 219.0;
-    const uint8_t limit = (uint8_t)thr;
-    uint64_t dark = 0;
-    for (int y = 0; y < f->height; y++) {
-        const uint8_t *row = f->data[0] + y * f->linesize[0];
-        uint32_t n = 0;
-        for (int x = 0; x < f->width; x++)
-            n += row[x] <= limit;
-        dark += n;
-    }
-    return (double)dark >= FREEZE_BLACK_SHARE * (double)f->width * f->height;
+    return vqa_luma_dark_share(f, FREEZE_BLACK_PIXEL) >= FREEZE_BLACK_SHARE;
 }
 
 static int alloc_for_size(FreezePriv *p, int width, int height)
