@@ -193,10 +193,16 @@ static int publish_group(VqaStream *s, VqaTrack *track, VqaFormatGroup *g, const
 
 int vqa_bus_publish(VqaStream *s, VqaTrack *track, AVFrame *frame, AVRational time_base)
 {
+    int video = track->type == VQA_MEDIA_VIDEO;
+    /* A pull decoder already skips these; a pushed stream is filtered here. */
+    if (video && s->settings.cost == VQA_COST_KEYFRAMES && !frame->key_frame)
+        return 0;
     double t = normalise_time(s, track, frame, time_base);
     double duration = frame_duration_s(track, frame, time_base);
     uint32_t flags = 0;
-    if (track->next_t >= 0 && t > track->next_t + GAP_THRESHOLD_S) {
+    /* Below full cost the decoder skips video frames on purpose: not a gap. */
+    int contiguous = !video || s->settings.cost == VQA_COST_FULL;
+    if (contiguous && track->next_t >= 0 && t > track->next_t + GAP_THRESHOLD_S) {
         note_gap(s, track, t);
         flags |= VQA_FRAME_DISCONTINUITY;
     }

@@ -11,6 +11,7 @@
 
 #include <libavutil/error.h>
 
+#include "hwaccel.h"
 #include "internal.h"
 #include "json.h"
 #include "logging.h"
@@ -77,6 +78,17 @@ static int interrupt_cb(void *opaque)
     return atomic_load(&s->stop);
 }
 
+/* What the cost dial saves at the decoder, and where it decodes. */
+static void set_video_cost(VqaStream *s, AVCodecContext *dec, const AVCodec *codec)
+{
+    if (s->settings.cost == VQA_COST_KEYFRAMES)
+        dec->skip_frame = AVDISCARD_NONKEY;
+    else if (s->settings.cost == VQA_COST_LIGHT)
+        dec->skip_frame = AVDISCARD_NONREF;
+    if (s->hwaccel)
+        vqa_hwaccel_setup(dec, codec, s->hwaccel, s->log, s->id);
+}
+
 static int open_decoder(VqaStream *s, VqaTrack *track, const AVStream *st)
 {
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
@@ -92,6 +104,8 @@ static int open_decoder(VqaStream *s, VqaTrack *track, const AVStream *st)
     if (err >= 0) {
         dec->thread_count = s->settings.decoder_threads;
         dec->pkt_timebase = st->time_base;
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+            set_video_cost(s, dec, codec);
         err = avcodec_open2(dec, codec, NULL);
     }
     if (err < 0) {
@@ -312,8 +326,13 @@ static int receive_frames(VqaStream *s, VqaTrack *track)
             decode_error(s, track, err);
             return 0;
         }
-        err = vqa_bus_publish(s, track, s->scratch, track->time_base);
+        AVFrame *frame = vqa_hwaccel_download(s->scratch, s->sw_scratch);
+        err = frame ? vqa_bus_publish(s, track, frame, track->time_base) : AVERROR(EIO);
         av_frame_unref(s->scratch);
+        if (!frame) {
+            decode_error(s, track, err); /* the device's frame could not be read back */
+            err = 0;
+        }
         if (err < 0)
             return err;
     }

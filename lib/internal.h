@@ -117,6 +117,7 @@ struct VqaStream {
     VqaContext *ctx;
     const VqaLogger *log;
     char *id, *url;
+    char *hwaccel;                /* pull: device type asked for, or NULL */
     VqaStreamSettings settings;
     VqaSpec spec;
     int push;                     /* push mode */
@@ -150,6 +151,7 @@ struct VqaStream {
     VqaDetectorInstance **instances;
     size_t nb_instances;
     AVFrame *scratch;
+    AVFrame *sw_scratch;          /* a hardware frame copied for the CPU */
 
     /* statistics */
     atomic_llong packets_read, frames_decoded, decode_errors, events, input_dropped;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hwaccel.h"
 #include "internal.h"
 #include "logging.h"
 #include "mem.h"
@@ -31,6 +32,7 @@ void vqa_stream_default_settings(VqaStreamSettings *s)
     s->video_track = VQA_TRACK_FIRST;
     s->audio_tracks = VQA_TRACKS_ALL;
     s->push_blocking = 1;
+    s->cost = VQA_COST_FULL;
 }
 
 void vqa_input_item_free(VqaInputItem *item)
@@ -58,12 +60,14 @@ static void stream_free(VqaStream *s)
         s->in_head = next;
     }
     av_frame_free(&s->scratch);
+    av_frame_free(&s->sw_scratch);
     vqa_spec_free(&s->spec);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     vqa_free(s->input_error_details);
     vqa_free(s->id);
     vqa_free(s->url);
+    vqa_free(s->hwaccel);
     vqa_free(s);
 }
 
@@ -232,7 +236,7 @@ static int stream_init(VqaContext *ctx, VqaStream *s, const VqaStreamSettings *s
     s->ctx = ctx;
     s->log = &ctx->settings.logger;
     s->settings = *set;
-    s->settings.id = s->settings.url = s->settings.detectors = NULL;
+    s->settings.id = s->settings.url = s->settings.detectors = s->settings.hwaccel = NULL;
     s->push = !set->url;
     s->start_s = NAN;
     s->read_end_s = NAN;
@@ -242,7 +246,9 @@ static int stream_init(VqaContext *ctx, VqaStream *s, const VqaStreamSettings *s
     vqa_strand_init(&s->decode, ctx->compute, decode_work, s, vqa_stream_hold, vqa_stream_release);
     vqa_strand_init(&s->demux, ctx->io, vqa_demux_work, s, vqa_stream_hold, vqa_stream_release);
     s->scratch = av_frame_alloc();
+    s->sw_scratch = av_frame_alloc();
     s->url = set->url ? vqa_strdup(set->url) : NULL;
+    s->hwaccel = set->hwaccel ? vqa_strdup(set->hwaccel) : NULL;
     if (s->push)
         s->tracks = vqa_calloc(1 + PUSH_MAX_AUDIO_TRACKS, sizeof(*s->tracks));
     pthread_mutex_lock(&ctx->lock);
@@ -251,7 +257,8 @@ static int stream_init(VqaContext *ctx, VqaStream *s, const VqaStreamSettings *s
     char index_id[16];
     snprintf(index_id, sizeof(index_id), "%u", index);
     s->id = vqa_strdup(set->id ? set->id : index_id);
-    if (!s->scratch || (set->url && !s->url) || (s->push && !s->tracks) || !s->id)
+    if (!s->scratch || !s->sw_scratch || (set->url && !s->url) || (s->push && !s->tracks) || !s->id ||
+        (set->hwaccel && !s->hwaccel))
         return VQA_ERR(ENOMEM);
     return 0;
 }
@@ -266,6 +273,16 @@ static int check_settings(const VqaContext *ctx, const VqaStreamSettings *set)
     }
     if (set->video_track < VQA_TRACK_NONE || set->audio_tracks < VQA_TRACK_NONE) {
         vqa_log(log, VQA_LOG_ERROR, "invalid track selection");
+        return VQA_ERR(EINVAL);
+    }
+    if (set->cost < VQA_COST_FULL || set->cost > VQA_COST_KEYFRAMES) {
+        vqa_log(log, VQA_LOG_ERROR, "cost=%d is not a cost level (0 full, 1 light, 2 keyframes)",
+                set->cost);
+        return VQA_ERR(EINVAL);
+    }
+    char msg[400];
+    if (vqa_hwaccel_check_name(set->hwaccel, msg, sizeof(msg)) < 0) {
+        vqa_log(log, VQA_LOG_ERROR, "%s", msg);
         return VQA_ERR(EINVAL);
     }
     if (set->id && !set->id[0]) {

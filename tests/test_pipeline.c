@@ -383,6 +383,72 @@ static void test_timestamp_jump_is_a_gap(void **state)
     free(gap);
 }
 
+/* Scan the clip with one stream setting changed; returns the stream's statistics. */
+static VqaStreamStats scan_with(Sink *sink, int cost, const char *hwaccel)
+{
+    VqaContext *ctx = open_ctx(sink, 2);
+    VqaStreamSettings ss;
+    vqa_stream_default_settings(&ss);
+    ss.url = clip_path;
+    ss.cost = cost;
+    ss.hwaccel = hwaccel;
+    VqaStream *st = NULL;
+    assert_int_equal(vqa_stream_add(ctx, &st, &ss), 0);
+    assert_int_equal(vqa_stream_wait(st, -1), 0);
+    VqaStreamStats stats;
+    vqa_stream_get_stats(st, &stats);
+    vqa_close(&ctx);
+    return stats;
+}
+
+static void test_cost_levels_trade_precision_for_work(void **state)
+{
+    (void)state;
+    static Sink full, light, keys;
+    VqaStreamStats s_full = scan_with(&full, VQA_COST_FULL, NULL);
+    VqaStreamStats s_light = scan_with(&light, VQA_COST_LIGHT, NULL);
+    VqaStreamStats s_keys = scan_with(&keys, VQA_COST_KEYFRAMES, NULL);
+    /* light: video detectors at 5 fps instead of 25, edges within 1/5 s. */
+    assert_interval(&light, "video.freeze", MEDIA_FREEZE_START_S, MEDIA_FREEZE_END_S, 0.2);
+    assert_interval(&light, "video.black", MEDIA_BLACK_START_S, MEDIA_BLACK_END_S, 0.2);
+    assert_true(s_light.frames_analysed < s_full.frames_analysed);
+    /* keyframes: one decoded picture per 1 s GOP instead of 25, edges within a GOP. */
+    assert_interval(&keys, "video.freeze", MEDIA_FREEZE_START_S, MEDIA_FREEZE_END_S, 1.0);
+    assert_interval(&keys, "video.black", MEDIA_BLACK_START_S, MEDIA_BLACK_END_S, 1.0);
+    assert_true(s_full.frames_decoded - s_keys.frames_decoded >= 200);
+    /* Audio is analysed in full at every level, and skipped frames are no gap. */
+    assert_interval(&keys, "audio.silence", MEDIA_SILENCE_START_S, MEDIA_SILENCE_END_S, 0.05);
+    assert_int_equal(count(&light, "stream.gap", VQA_EVENT_INSTANT), 0);
+    assert_int_equal(count(&keys, "stream.gap", VQA_EVENT_INSTANT), 0);
+    assert_balanced(&light);
+    assert_balanced(&keys);
+}
+
+static void test_hardware_decoding_falls_back_to_software(void **state)
+{
+    (void)state;
+    static Sink soft, hard;
+    VqaStreamStats s_soft = scan_with(&soft, VQA_COST_FULL, NULL);
+    /* No GPU here: the device cannot be opened, the stream decodes in software. */
+    VqaStreamStats s_hard = scan_with(&hard, VQA_COST_FULL, "vaapi");
+    assert_int_equal(s_hard.frames_decoded, s_soft.frames_decoded);
+    assert_int_equal(hard.n, soft.n);
+    assert_interval(&hard, "video.freeze", MEDIA_FREEZE_START_S, MEDIA_FREEZE_END_S, FRAME_S);
+    /* A device type FFmpeg does not know is refused when the stream is added. */
+    VqaContext *ctx = open_ctx(&hard, 1);
+    VqaStreamSettings ss;
+    vqa_stream_default_settings(&ss);
+    ss.url = clip_path;
+    ss.hwaccel = "no-such-device";
+    VqaStream *st = NULL;
+    assert_int_equal(vqa_stream_add(ctx, &st, &ss), VQA_ERR(EINVAL));
+    ss.hwaccel = NULL;
+    ss.cost = 7;
+    assert_int_equal(vqa_stream_add(ctx, &st, &ss), VQA_ERR(EINVAL));
+    assert_null(st);
+    vqa_close(&ctx);
+}
+
 static void test_stop_mid_file_closes_everything(void **state)
 {
     (void)state;
@@ -412,6 +478,8 @@ int main(void)
         cmocka_unit_test(test_truncated_file_keeps_and_closes_events),
         cmocka_unit_test(test_timestamp_jump_is_a_gap),
         cmocka_unit_test(test_stop_mid_file_closes_everything),
+        cmocka_unit_test(test_cost_levels_trade_precision_for_work),
+        cmocka_unit_test(test_hardware_decoding_falls_back_to_software),
     };
     return cmocka_run_group_tests(tests, make_fixtures, drop_fixtures);
 }

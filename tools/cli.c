@@ -18,12 +18,16 @@ enum {
     OPT_LOG_LEVEL,
     OPT_JSON,
     OPT_VERSION,
+    OPT_COST,
+    OPT_HWACCEL,
 };
 
 static const struct option long_options[] = {
     { "detectors", required_argument, NULL, 'd' },
     { "plugin-path", required_argument, NULL, OPT_PLUGIN_PATH },
     { "threads", required_argument, NULL, OPT_THREADS },
+    { "cost", required_argument, NULL, OPT_COST },
+    { "hwaccel", required_argument, NULL, OPT_HWACCEL },
     { "output", required_argument, NULL, 'o' },
     { "verbose", no_argument, NULL, 'v' },
     { "quiet", no_argument, NULL, 'q' },
@@ -53,6 +57,10 @@ void cli_print_help(FILE *f)
           "                         (default: every detector found, with its defaults)\n"
           "      --plugin-path DIR  look for plugins in DIR first (repeatable)\n"
           "      --threads N        analysis threads, 0 = one per core (default 0)\n"
+          "      --cost LEVEL       full (default: every frame), light (no B-frames,\n"
+          "                         video analysed at 5 fps) or keyframes (key frames only)\n"
+          "      --hwaccel TYPE     decode video on vaapi, cuda, ... or auto; falls back\n"
+          "                         to software with a warning\n"
           "  -o, --output FILE      write events to FILE instead of standard output\n"
           "  -v, --verbose          log more (repeat for more detail)\n"
           "  -q, --quiet            log errors only\n"
@@ -162,7 +170,7 @@ static ToolCommand parse_command(const char *word)
 static int option_fits(ToolCommand cmd, int c)
 {
     if (cmd == TOOL_CMD_PLUGINS)
-        return c != 'd' && c != 'o' && c != OPT_THREADS;
+        return c != 'd' && c != 'o' && c != OPT_THREADS && c != OPT_COST && c != OPT_HWACCEL;
     return c != OPT_JSON;
 }
 
@@ -190,6 +198,19 @@ static const char *long_name(int c)
     return "?";
 }
 
+static int parse_cost(const char *text, int *out)
+{
+    static const char *const names[] = { "full", "light", "keyframes" };
+    static const int levels[] = { VQA_COST_FULL, VQA_COST_LIGHT, VQA_COST_KEYFRAMES };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strcmp(text, names[i])) {
+            *out = levels[i];
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int apply_option(ToolOptions *opts, int c, char **argv)
 {
     if (!option_fits(opts->command, c))
@@ -215,6 +236,11 @@ static int apply_option(ToolOptions *opts, int c, char **argv)
                                    "debug, trace)", optarg);
         opts->log_level_set = 1;
         break;
+    case OPT_COST:
+        if (parse_cost(optarg, &opts->cost) < 0)
+            return cli_usage_error("--cost takes full, light or keyframes, not '%s'", optarg);
+        break;
+    case OPT_HWACCEL: opts->hwaccel = optarg; break;
     case OPT_JSON: opts->json = 1; break;
     case 'h': opts->command = TOOL_CMD_HELP; break;
     case OPT_VERSION: opts->command = TOOL_CMD_VERSION; break;

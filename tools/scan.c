@@ -120,7 +120,8 @@ static int check_spec(VqaContext *ctx, const char *spec)
     return TOOL_EXIT_USAGE;
 }
 
-/* Add one stream per input. A failure here (out of memory) marks that input failed. */
+/* Add one stream per input. Settings the library refuses (EINVAL: the reason is
+ * logged) are a usage error; any other failure (out of memory) marks that input failed. */
 static int add_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
 {
     int status = TOOL_EXIT_OK;
@@ -133,6 +134,8 @@ static int add_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
             snprintf(id, sizeof(id), "%d", i);
         ss.id = id;
         ss.detectors = opts->detectors;
+        ss.cost = opts->cost;
+        ss.hwaccel = opts->hwaccel;
         VqaStream *stream = NULL;
         pthread_mutex_lock(&run->lock);
         int ret = run->interrupted ? VQA_ERROR_STOPPED : vqa_stream_add(ctx, &stream, &ss);
@@ -141,6 +144,8 @@ static int add_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
             run->streams[run->nb_streams++] = stream;
         }
         pthread_mutex_unlock(&run->lock);
+        if (ret == VQA_ERR(EINVAL))
+            return TOOL_EXIT_USAGE;
         if (ret < 0) {
             if (ret != VQA_ERROR_STOPPED)
                 fprintf(stderr, "vqa: %s: %s\n", opts->inputs[i], vqa_strerror(ret));

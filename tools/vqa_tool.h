@@ -37,6 +37,8 @@ typedef struct ToolOptions {
     const char **plugin_paths;     /**< NULL-terminated (malloc'd array), or NULL */
     size_t nb_plugin_paths;
     int n_threads;                 /**< --threads, 0: one per core */
+    int cost;                      /**< --cost: VQA_COST_* */
+    const char *hwaccel;           /**< --hwaccel TYPE, or NULL */
     const char *output_path;       /**< -o FILE, NULL or "-": standard output */
     VqaLogLevel log_level;
     int log_level_set;             /**< -v, -q or --log-level was given */

@@ -59,8 +59,45 @@ typedef struct VqaStreamSettings {
      * or returns VQA_ERR(EAGAIN) at once (0). Ignored for live streams, which drop.
      */
     int push_blocking;
-    uint8_t reserved[64];
+    /** How much analysis the stream gets: VQA_COST_FULL (default), _LIGHT or _KEYFRAMES. */
+    int cost;
+    /**
+     * Pull mode: decode video on this hardware device type ("vaapi", "cuda",
+     * "qsv", … as FFmpeg names them, or "auto" for the first that works).
+     * Copied. Default NULL: software. When the device cannot be opened the
+     * stream decodes in software and says so in the log. Since: 1.1.
+     */
+    const char *hwaccel;
+    uint8_t reserved[56]; /* keeps the struct at its 1.0 size */
 } VqaStreamSettings;
+
+/**
+ * The cost dial (VqaStreamSettings.cost). Audio is always analysed in full:
+ * it costs well under 1 % of a core per stream.
+ * Since: 1.1.
+ */
+enum {
+    /** Every frame decoded and analysed: every defect kind, frame-accurate. */
+    VQA_COST_FULL = 0,
+    /**
+     * Frames nobody references (B-frames) are not decoded, and each video
+     * detector sees at most VQA_COST_LIGHT_RATE_HZ frames per second.
+     * Freeze, black and blur are found with edges within 1/5 s; block
+     * corruption confined to skipped frames is missed; stream.gap is
+     * detected on audio only.
+     */
+    VQA_COST_LIGHT = 1,
+    /**
+     * Only key frames are decoded: freeze and black are seen at key-frame
+     * granularity (a freeze must span two key frames, edges are off by up to
+     * one GOP); blockiness and blur see no useful input; stream.gap is
+     * detected on audio only. A fraction of the decode cost.
+     */
+    VQA_COST_KEYFRAMES = 2,
+};
+
+/** The most frames per second a video detector sees at VQA_COST_LIGHT. */
+#define VQA_COST_LIGHT_RATE_HZ 5.0
 
 /** Fill settings with the defaults. Thread-safety: Safe. */
 VQA_API void vqa_stream_default_settings(VqaStreamSettings *s);
