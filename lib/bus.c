@@ -37,9 +37,16 @@ static double frame_duration_s(const VqaTrack *track, const AVFrame *f, AVRation
     return track->frame_rate > 0 ? 1.0 / track->frame_rate : 0;
 }
 
-static VqaFormatKey key_of(const VqaDetectorClass *cls)
+/* What a class wants from a track of this type (its input or its input2). */
+static const VqaInputSpec *spec_for(const VqaDetectorClass *cls, VqaMediaType type)
 {
-    const VqaInputSpec *in = &cls->input;
+    if (cls->input.type == type)
+        return &cls->input;
+    return cls->input2.type == type ? &cls->input2 : NULL;
+}
+
+static VqaFormatKey key_of(const VqaInputSpec *in)
+{
     VqaFormatKey k = { .type = in->type };
     if (in->type == VQA_MEDIA_VIDEO) {
         k.pix_fmt = in->pix_fmt;
@@ -55,7 +62,7 @@ static VqaFormatKey key_of(const VqaDetectorClass *cls)
 
 static int add_to_group(VqaStream *s, VqaTrack *track, VqaDetectorInstance *d)
 {
-    VqaFormatKey key = key_of(d->cls);
+    VqaFormatKey key = key_of(spec_for(d->cls, track->type));
     VqaFormatGroup *g = NULL;
     for (size_t i = 0; i < track->nb_groups; i++)
         if (vqa_format_key_equal(&track->groups[i].key, &key))
@@ -82,14 +89,35 @@ static int add_to_group(VqaStream *s, VqaTrack *track, VqaDetectorInstance *d)
     return 0;
 }
 
+/* An A/V detector (one with input2) has one instance per stream, made with
+ * whichever of its two tracks comes first and subscribed to both. */
+static VqaDetectorInstance *av_instance(const VqaStream *s, const VqaDetectorClass *cls)
+{
+    for (size_t i = 0; i < s->nb_instances; i++)
+        if (s->instances[i]->cls == cls)
+            return s->instances[i];
+    return NULL;
+}
+
 /* Create the track's detector instances when its first frame arrives. */
 static int make_instances(VqaStream *s, VqaTrack *track)
 {
     track->instances_made = 1;
     for (size_t i = 0; i < s->spec.count; i++) {
         const VqaSpecItem *item = &s->spec.items[i];
-        if (item->cls->input.type != track->type)
+        if (!spec_for(item->cls, track->type))
             continue;
+        if (item->cls->input2.type != VQA_MEDIA_NONE) {
+            if (track->number != 0)
+                continue; /* A/V detectors pair the first tracks */
+            VqaDetectorInstance *existing = av_instance(s, item->cls);
+            if (existing) {
+                int err = add_to_group(s, track, existing);
+                if (err < 0)
+                    return err;
+                continue;
+            }
+        }
         VqaDetectorInstance *d;
         int err = vqa_detector_create(s, track, item, &d);
         if (err < 0)

@@ -260,7 +260,9 @@ int vqa_detector_create(VqaStream *s, VqaTrack *track, const VqaSpecItem *item,
     d->pub.host = &host_api;
     d->pub.info = &d->info;
     double rate = d->cls->input.max_rate_hz;
-    if (track->type == VQA_MEDIA_VIDEO && s->settings.cost == VQA_COST_LIGHT &&
+    int sees_video = d->cls->input.type == VQA_MEDIA_VIDEO ||
+                     d->cls->input2.type == VQA_MEDIA_VIDEO;
+    if (sees_video && s->settings.cost == VQA_COST_LIGHT &&
         (rate <= 0 || rate > VQA_COST_LIGHT_RATE_HZ))
         rate = VQA_COST_LIGHT_RATE_HZ;
     d->min_interval_s = rate > 0 ? 1.0 / rate : 0;

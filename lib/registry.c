@@ -157,9 +157,8 @@ static int check_options(const VqaDetectorClass *cls, Verdict *v)
     return 0;
 }
 
-static int check_input(const VqaDetectorClass *cls, Verdict *v)
+static int check_spec(const VqaDetectorClass *cls, const VqaInputSpec *in, Verdict *v)
 {
-    const VqaInputSpec *in = &cls->input;
     if (in->type == VQA_MEDIA_VIDEO) {
         if (in->pix_fmt == VQA_PIX_NONE)
             return refuse(v, VQA_PLUGIN_BAD_DESCRIPTOR, "detector '%s': video input needs a "
@@ -183,6 +182,18 @@ static int check_input(const VqaDetectorClass *cls, Verdict *v)
         return refuse(v, VQA_PLUGIN_BAD_DESCRIPTOR, "detector '%s': negative or non-finite "
                       "input limits", cls->name);
     return 0;
+}
+
+static int check_input(const VqaDetectorClass *cls, Verdict *v)
+{
+    if (check_spec(cls, &cls->input, v))
+        return v->status;
+    if (cls->input2.type == VQA_MEDIA_NONE)
+        return 0;
+    if (cls->input2.type == cls->input.type)
+        return refuse(v, VQA_PLUGIN_BAD_DESCRIPTOR, "detector '%s': input2 must be of the "
+                      "other media type", cls->name);
+    return check_spec(cls, &cls->input2, v);
 }
 
 /* How to call a class in a refusal: its name when the declared size covers

@@ -376,6 +376,55 @@ static void test_audio_fan_out_without_copy(void **state)
     assert_int_equal(atomic_load(&freed), N);
 }
 
+static void push_samples(VqaStream *st, int i, int samples)
+{
+    float *buf = calloc(2 * (size_t)samples, sizeof(float));
+    const uint8_t *planes[2] = { (uint8_t *)buf, (uint8_t *)(buf + samples) };
+    VqaSamples in = {
+        .sample_fmt = VQA_SAMPLE_FLTP, .sample_rate = 48000, .channels = 2,
+        .nb_samples = samples, .planes = planes, .pts = (int64_t)i * samples,
+        .time_base = { 1, 48000 }, .free_cb = free_picture, .opaque = buf,
+    };
+    assert_int_equal(vqa_stream_push_samples(st, &in), 0);
+}
+
+/* A detector with a second input sees both tracks through one instance. */
+static void test_av_detector_gets_both_tracks(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    VqaContext *ctx = open_ctx(2, 16);
+    VqaStream *st = add_push(ctx, "probe_av", 0, 1);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(push_picture(st, i, NULL), 0);
+        push_samples(st, i, 1920); /* 40 ms, like a 25 fps frame */
+    }
+    vqa_stream_end(st);
+    assert_int_equal(vqa_stream_wait(st, -1), 0);
+    static ProbeRecord r[2 * N];
+    assert_int_equal(records_of(PROBE_AV, r, 2 * N), 2 * N);
+    int video = 0, audio = 0;
+    int64_t last_video = -1, last_audio = -1;
+    for (int i = 0; i < 2 * N; i++) {
+        assert_ptr_equal(r[i].instance, r[0].instance); /* one instance */
+        assert_false(r[i].overlapped_self);
+        if (r[i].type == VQA_MEDIA_VIDEO) {
+            video++;
+            assert_int_equal(r[i].width, 64); /* the video input's format */
+            assert_true(r[i].index > last_video);
+            last_video = r[i].index;
+        } else {
+            audio++;
+            assert_int_equal(r[i].nb_samples, 1920);
+            assert_true(r[i].index > last_audio);
+            last_audio = r[i].index;
+        }
+    }
+    assert_int_equal(video, N);
+    assert_int_equal(audio, N);
+    vqa_close(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_start_end_pairing_and_duration),
         cmocka_unit_test(test_failing_detectors_are_reported_and_isolated),
         cmocka_unit_test(test_audio_fan_out_without_copy),
+        cmocka_unit_test(test_av_detector_gets_both_tracks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 #define VQA_PLUGIN_ABI_MAJOR 1
-#define VQA_PLUGIN_ABI_MINOR 0
+#define VQA_PLUGIN_ABI_MINOR 1
 /** Name of the entry symbol for this ABI major. */
 #define VQA_PLUGIN_ENTRY_NAME "vqa_plugin_entry_v1"
 
@@ -153,6 +153,18 @@ typedef struct VqaDetectorClass {
     int (*flush)(VqaDetectorContext *ctx);
     /** Free everything the instance holds. Runs even if init() failed. */
     void (*close)(VqaDetectorContext *ctx);
+
+    /* ---- ABI 1.1 ---- */
+
+    /**
+     * A second input, of the other media type, for detectors that look at
+     * picture and sound together (A/V sync). type VQA_MEDIA_NONE (the
+     * default, and what a 1.0 plugin reads as) means none. With it the host
+     * makes one instance per stream, fed with the first video track and the
+     * first audio track through the same process(), in decoding order
+     * (roughly media-time order; frame->type tells them apart). Since: ABI 1.1.
+     */
+    VqaInputSpec input2;
 } VqaDetectorClass;
 
 /** What the entry function returns. Static storage owned by the plugin. */

@@ -64,6 +64,8 @@ static int probe_process(VqaDetectorContext *ctx, const VqaFrame *frame, int id)
     if (n < PROBE_MAX_RECORDS) {
         records[n] = (ProbeRecord){
             .detector = id,
+            .type = frame->type,
+            .instance = ctx->priv,
             .data = frame->type == VQA_MEDIA_VIDEO ? frame->data[0] : frame->audio_planes[0],
             .index = frame->index,
             .t = frame->t,
@@ -106,7 +108,7 @@ PROBE_OPTIONS;
 
 static const char *const probe_kinds[] = { "x-probe.mark", NULL };
 
-#define PROBE_CLASS(var, id, cname, itype, pix, maxw, maxh, sfmt)                              \
+#define PROBE_CLASS(var, id, cname, itype, pix, maxw, maxh, sfmt, type2)                       \
     static int var##_process(VqaDetectorContext *ctx, const VqaFrame *frame)                   \
     {                                                                                          \
         return probe_process(ctx, frame, id);                                                  \
@@ -123,15 +125,23 @@ static const char *const probe_kinds[] = { "x-probe.mark", NULL };
                    .sample_fmt = sfmt },                                                       \
         .init = probe_init,                                                                    \
         .process = var##_process,                                                              \
+        .input2 = { .type = type2, .sample_fmt = VQA_SAMPLE_FLTP },                            \
     }
 
-PROBE_CLASS(probe_a, PROBE_A, "probe_a", VQA_MEDIA_VIDEO, VQA_PIX_GRAY8, 64, 64, VQA_SAMPLE_NONE);
-PROBE_CLASS(probe_b, PROBE_B, "probe_b", VQA_MEDIA_VIDEO, VQA_PIX_GRAY8, 64, 64, VQA_SAMPLE_NONE);
-PROBE_CLASS(probe_full, PROBE_FULL, "probe_full", VQA_MEDIA_VIDEO, VQA_PIX_YUV420P, 0, 0, VQA_SAMPLE_NONE);
-PROBE_CLASS(probe_audio, PROBE_AUDIO, "probe_audio", VQA_MEDIA_AUDIO, VQA_PIX_NONE, 0, 0, VQA_SAMPLE_FLTP);
+PROBE_CLASS(probe_a, PROBE_A, "probe_a", VQA_MEDIA_VIDEO, VQA_PIX_GRAY8, 64, 64, VQA_SAMPLE_NONE,
+            VQA_MEDIA_NONE);
+PROBE_CLASS(probe_b, PROBE_B, "probe_b", VQA_MEDIA_VIDEO, VQA_PIX_GRAY8, 64, 64, VQA_SAMPLE_NONE,
+            VQA_MEDIA_NONE);
+PROBE_CLASS(probe_full, PROBE_FULL, "probe_full", VQA_MEDIA_VIDEO, VQA_PIX_YUV420P, 0, 0, VQA_SAMPLE_NONE,
+            VQA_MEDIA_NONE);
+PROBE_CLASS(probe_audio, PROBE_AUDIO, "probe_audio", VQA_MEDIA_AUDIO, VQA_PIX_NONE, 0, 0, VQA_SAMPLE_FLTP,
+            VQA_MEDIA_NONE);
+PROBE_CLASS(probe_av, PROBE_AV, "probe_av", VQA_MEDIA_VIDEO, VQA_PIX_GRAY8, 64, 64, VQA_SAMPLE_NONE,
+            VQA_MEDIA_AUDIO);
 
-static const VqaDetectorClass *const probe_classes[] = { &probe_a, &probe_b, &probe_full,
-                                                         &probe_audio, NULL };
+static const VqaDetectorClass *const probe_classes[] = {
+    &probe_a, &probe_b, &probe_full, &probe_audio, &probe_av, NULL,
+};
 
 static const VqaPluginDesc probe_plugin = {
     .struct_size = sizeof(VqaPluginDesc),

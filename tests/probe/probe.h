@@ -8,10 +8,12 @@
 
 #define PROBE_MAX_RECORDS 100000
 
-enum { PROBE_A, PROBE_B, PROBE_FULL, PROBE_AUDIO, PROBE_COUNT };
+enum { PROBE_A, PROBE_B, PROBE_FULL, PROBE_AUDIO, PROBE_AV, PROBE_COUNT };
 
 typedef struct ProbeRecord {
     int detector;            /* PROBE_* */
+    int type;                /* VQA_MEDIA_VIDEO or VQA_MEDIA_AUDIO */
+    const void *instance;    /* the detector instance (its private state) */
     const void *data;        /* first plane of the frame received */
     int64_t index;
     double t;
