@@ -106,6 +106,8 @@ static void test_every_failure_kind(void **state)
                    "detector 'fixture_null_process': process() is NULL");
     expect_refused(reg, "bad_options.so", VQA_PLUGIN_BAD_DESCRIPTOR,
                    "option 'threshold': default 5 is outside [0, 1]");
+    expect_refused(reg, "av_same_type.so", VQA_PLUGIN_BAD_DESCRIPTOR,
+                   "detector 'fixture_av_same_type': input2 must be of the other media type");
     assert_int_equal(vqa_registry_plugin_count(reg), 0);
     assert_int_equal(vqa_registry_detector_count(reg), 0);
 
@@ -193,13 +195,13 @@ static void test_directory_in_name_order(void **state)
     assert_int_equal(vqa_registry_plugin_count(reg), 4);
     for (size_t i = 0; i < 4; i++)
         assert_string_equal(vqa_registry_detector(reg, i)->name, loaded[i]);
-    static const char *const refused[] = { "abi_major.so", "bad_options.so", "big_vtable.so",
-                                           "garbage.so", "newer_minor.so", "no_entry.so",
-                                           "null_process.so", "small_vtable.so" };
-    assert_int_equal(vqa_registry_failure_count(reg), 8);
-    for (size_t i = 0; i < 8; i++)
+    static const char *const refused[] = { "abi_major.so", "av_same_type.so", "bad_options.so",
+                                           "big_vtable.so", "garbage.so", "newer_minor.so",
+                                           "no_entry.so", "null_process.so", "small_vtable.so" };
+    assert_int_equal(vqa_registry_failure_count(reg), 9);
+    for (size_t i = 0; i < 9; i++)
         expect_failure_path(reg, i, refused[i]);
-    assert_null(vqa_registry_failure(reg, 8));
+    assert_null(vqa_registry_failure(reg, 9));
     vqa_registry_close(&reg);
 }
 
@@ -286,7 +288,7 @@ static void test_same_directory_twice(void **state)
     VqaRegistry *reg = NULL;
     assert_int_equal(vqa_registry_open(&reg, NULL, paths), 0);
     assert_int_equal(vqa_registry_plugin_count(reg), 4);
-    assert_int_equal(vqa_registry_failure_count(reg), 8); /* no self-shadowing */
+    assert_int_equal(vqa_registry_failure_count(reg), 9); /* no self-shadowing */
     vqa_registry_close(&reg);
 }
 
