@@ -205,8 +205,10 @@ static int publish_group(VqaStream *s, VqaTrack *track, VqaFormatGroup *g, const
     int err = 0;
     VqaFrame *out = NULL;
     if (any) {
-        err = track->type == VQA_MEDIA_VIDEO ? vqa_convert_video(g->convert, frame, t, duration, &out)
-                                             : vqa_convert_audio(g->convert, frame, t, &out);
+        if (track->type == VQA_MEDIA_VIDEO)
+            err = vqa_convert_video(g->convert, frame, t, duration, &out);
+        else
+            err = vqa_convert_audio(g->convert, frame, t, &out);
     }
     if (out) {
         out->track = track->number;

@@ -173,8 +173,9 @@ size_t vqa_plugin_count(const VqaContext *ctx)
 
 const VqaPluginInfo *vqa_plugin_get(const VqaContext *ctx, size_t i)
 {
-    return ctx && i < vqa_registry_plugin_count(ctx->registry) ? vqa_registry_plugin(ctx->registry, i)
-                                                                : NULL;
+    if (!ctx || i >= vqa_registry_plugin_count(ctx->registry))
+        return NULL;
+    return vqa_registry_plugin(ctx->registry, i);
 }
 
 size_t vqa_plugin_failure_count(const VqaContext *ctx)

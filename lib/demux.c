@@ -140,7 +140,9 @@ static int select_tracks(VqaStream *s)
         st->discard = AVDISCARD_ALL;
         if (st->disposition & AV_DISPOSITION_ATTACHED_PIC)
             continue;
-        int nth = type == AVMEDIA_TYPE_VIDEO ? n_video++ : type == AVMEDIA_TYPE_AUDIO ? n_audio++ : -1;
+        int nth = type == AVMEDIA_TYPE_VIDEO   ? n_video++
+                  : type == AVMEDIA_TYPE_AUDIO ? n_audio++
+                                               : -1;
         if (nth < 0 || !wanted(&s->settings, type, nth))
             continue;
         VqaTrack *track = &s->tracks[s->nb_tracks];

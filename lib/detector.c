@@ -91,8 +91,9 @@ static int emit_end(VqaDetectorInstance *d, const VqaDetection *det)
 {
     VqaOpenDefect *open = find_open(d, det->kind);
     if (!open) {
-        vqa_log(d->stream->log, VQA_LOG_WARNING, "stream %s: %s: end of %s without a start: dropped",
-                d->stream->id, d->cls->name, det->kind);
+        vqa_log(d->stream->log, VQA_LOG_WARNING,
+                "stream %s: %s: end of %s without a start: dropped", d->stream->id, d->cls->name,
+                det->kind);
         return VQA_ERR(EINVAL);
     }
     double t = det->t < open->t_start ? open->t_start : det->t;

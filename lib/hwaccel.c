@@ -19,7 +19,8 @@ static const enum AVHWDeviceType auto_types[] = {
 
 int vqa_hwaccel_check_name(const char *name, char *msg, size_t msg_size)
 {
-    if (!name || !strcmp(name, "auto") || av_hwdevice_find_type_by_name(name) != AV_HWDEVICE_TYPE_NONE)
+    if (!name || !strcmp(name, "auto") ||
+        av_hwdevice_find_type_by_name(name) != AV_HWDEVICE_TYPE_NONE)
         return 0;
     char known[256] = "";
     size_t len = 0;

@@ -257,8 +257,8 @@ static int stream_init(VqaContext *ctx, VqaStream *s, const VqaStreamSettings *s
     char index_id[16];
     snprintf(index_id, sizeof(index_id), "%u", index);
     s->id = vqa_strdup(set->id ? set->id : index_id);
-    if (!s->scratch || !s->sw_scratch || (set->url && !s->url) || (s->push && !s->tracks) || !s->id ||
-        (set->hwaccel && !s->hwaccel))
+    if (!s->scratch || !s->sw_scratch || !s->id || (set->url && !s->url) ||
+        (s->push && !s->tracks) || (set->hwaccel && !s->hwaccel))
         return VQA_ERR(ENOMEM);
     return 0;
 }

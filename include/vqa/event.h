@@ -36,7 +36,7 @@ typedef struct VqaEvent {
     const char *detector;     /**< the plugin's detector name, or "converter" for input events */
     const char *kind;         /**< "video.freeze", "audio.silence", …, or "x-plugin.foo" */
     VqaEventState state;
-    double t;                 /**< media seconds since the stream's start at which the state begins */
+    double t;                 /**< media seconds since the stream's start when the state begins */
     double duration;          /**< on END only: seconds since the matching START */
     double value;             /**< the headline measure; meaningful when has_value */
     int has_value;

@@ -33,7 +33,7 @@ enum {
 };
 
 typedef struct VqaStreamSettings {
-    /** The id used in events. Copied. Default NULL: the stream's index in the context ("0", "1", …). */
+    /** The id used in events. Copied. Default NULL: the stream's index ("0", "1", …). */
     const char *id;
     /** Pull mode: the URL or path to open (copied). NULL (default): push mode. */
     const char *url;
@@ -44,7 +44,7 @@ typedef struct VqaStreamSettings {
     const char *detectors;
     /** Decoder threads per track. Default 1 (best for many streams); 0 = FFmpeg's choice. */
     int decoder_threads;
-    /** Which video track (0-based among video tracks), VQA_TRACK_FIRST (default) or VQA_TRACK_NONE. */
+    /** Video track: 0-based among video tracks, VQA_TRACK_FIRST (default) or VQA_TRACK_NONE. */
     int video_track;
     /** VQA_TRACKS_ALL (default), VQA_TRACK_NONE, or a single 0-based audio track index. */
     int audio_tracks;
