@@ -1,0 +1,413 @@
+/*
+ * video.blockiness: block corruption (macroblocking) from packet loss or
+ * bitstream errors; value = the corrupted share of the picture, 0-1.
+ *
+ * Two kinds of evidence, because neither is reliable alone (decoders do not
+ * set their error flags consistently across codecs, and pictures have edges
+ * of their own):
+ *
+ *  - decoder: decode_errors or the CORRUPT flag on a frame. The damage then
+ *    propagates through prediction, so the frames after it stay corrupted
+ *    until a key frame arrives without errors and with the picture back to
+ *    its baseline (or `propagation` seconds pass without fresh evidence, for
+ *    streams without key frames).
+ *  - picture: on the block grid (block_size, 16 = an MPEG/H.264 macroblock)
+ *    a block boundary is "broken" when the luma step across it exceeds the
+ *    gradient just inside the blocks by far more than the stream's own
+ *    block-edge baseline; a block is suspicious when two or more of its
+ *    sides are broken (a pasted or concealed block stands out on several
+ *    sides, whereas an edge of the content that happens to lie on the grid
+ *    breaks one side per block). The picture share is the suspicious blocks'
+ *    share above its own running baseline, so compression blocking that is
+ *    the stream's norm (high everywhere, all the time) does not count.
+ *
+ * The grid only exists at full resolution, so the input is GRAY8 at full
+ * size (the converter hands over the decoder's luma plane without a copy)
+ * and the cost is kept down by sampling every other row/column of each
+ * boundary: 4 reads per sample, no allocation beyond two rows of flags.
+ *
+ * A run of min_frames consecutive corrupted frames is reported, START
+ * back-dated to its first frame, END at the first clean frame. The value is
+ * the PEAK corrupted share over the run (the picture at its worst, which is
+ * what an operator judges); the mean is in details. Severity is error when
+ * the decoder confirmed the corruption, warning for picture evidence only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vqa/plugin.h"
+
+#define BLK_KIND "video.blockiness"
+/* Smallest mean excess step (luma levels) across a boundary that can count
+ * as broken, at sensitivity 1: well above grain and mild coding noise. */
+#define BLK_EDGE_MIN 12.0
+/* A broken boundary must also exceed this multiple of the stream's mean
+ * block-edge excess, so heavy but uniform compression blocking is the norm. */
+#define BLK_EDGE_K 4.0
+/* Exponential baselines follow the last ~1/rate clean frames. */
+#define BLK_BASE_RATE 0.05
+/* Picture evidence must also stand this many mean deviations above the
+ * baseline share: content alone moves the share by a few blocks on small or
+ * graphic pictures. */
+#define BLK_DEV_K 4.0
+/* Picture-only evidence still moves the baselines, this much slower, so a
+ * lasting change of content (not of the decoder's health) is absorbed. */
+#define BLK_SLOW_FACTOR 0.1
+/* Sample every SAMPLE_STEP-th pixel along a boundary. */
+#define BLK_SAMPLE_STEP 2
+
+typedef struct BlkPriv {
+    /* options */
+    int64_t min_frames;
+    double share_threshold;
+    double sensitivity;
+    int64_t block_size;
+    double propagation_s;
+    int use_decoder;
+
+    /* per-picture scratch: broken flags of one MB row's boundaries */
+    uint8_t *bottom, *top, *vert;
+    int cols_alloc;
+
+    /* the stream's baselines (clean frames only) */
+    int base_w, base_h;
+    int have_base;
+    double base_edge;        /* mean excess step over all boundary segments */
+    double base_share;       /* share of suspicious blocks */
+    double base_dev;         /* its mean absolute deviation: how much content moves it */
+
+    /* decoder-reported corruption propagating through prediction */
+    int propagating;
+    double evidence_t;       /* last frame with decoder or picture evidence */
+
+    /* the current run of corrupted frames */
+    int in_run;
+    int active;              /* START emitted */
+    int decoder_cause;
+    double onset_t;
+    int64_t frames;
+    double max_share, sum_share;
+    uint32_t errors_seen;
+    int corrupt_flag_seen;
+
+    double end_t;            /* last frame's t + duration */
+    double last_t;
+} BlkPriv;
+
+/* What one picture shows on the block grid. */
+typedef struct BlkScan {
+    double share;            /* suspicious blocks / all blocks */
+    double mean_edge;        /* mean excess step over all segments */
+} BlkScan;
+
+static int blk_ensure_rows(BlkPriv *p, int cols)
+{
+    if (cols <= p->cols_alloc)
+        return 0;
+    uint8_t *mem = realloc(p->bottom, 3 * (size_t)cols);
+    if (!mem)
+        return VQA_ERR(ENOMEM);
+    p->bottom = mem;
+    p->top = mem + cols;
+    p->vert = mem + 2 * (size_t)cols;
+    p->cols_alloc = cols;
+    return 0;
+}
+
+static inline int absdiff(int a, int b)
+{
+    return a > b ? a - b : b - a;
+}
+
+/* Mean excess step across the horizontal boundary between rows y-1 and y,
+ * over columns [x0, x0 + len): the step minus the mean of the steps on
+ * either side (what the content itself does there). */
+static double blk_horizontal_excess(const uint8_t *base, ptrdiff_t stride, int y, int x0,
+                                    int len)
+{
+    const uint8_t *r0 = base + (y - 2) * stride, *r1 = r0 + stride;
+    const uint8_t *r2 = r1 + stride, *r3 = r2 + stride;
+    int sum = 0, n = 0;
+    for (int x = x0; x < x0 + len; x += BLK_SAMPLE_STEP) {
+        int step = absdiff(r2[x], r1[x]);
+        int inner = absdiff(r1[x], r0[x]) + absdiff(r3[x], r2[x]);
+        sum += 2 * step - inner;
+        n++;
+    }
+    return n ? (double)sum / (2.0 * n) : 0.0;
+}
+
+/* The same for the vertical boundary between columns x-1 and x, rows [y0, y0 + len). */
+static double blk_vertical_excess(const uint8_t *base, ptrdiff_t stride, int x, int y0, int len)
+{
+    int sum = 0, n = 0;
+    for (int y = y0; y < y0 + len; y += BLK_SAMPLE_STEP) {
+        const uint8_t *r = base + y * stride + x;
+        int step = absdiff(r[0], r[-1]);
+        int inner = absdiff(r[-1], r[-2]) + absdiff(r[1], r[0]);
+        sum += 2 * step - inner;
+        n++;
+    }
+    return n ? (double)sum / (2.0 * n) : 0.0;
+}
+
+/* Flag the boundaries of MB row `by` (its bottom edge and its vertical edges) and count
+ * its blocks with two or more broken sides. Adds the excess of every segment to *edge_sum. */
+static int blk_scan_row(BlkPriv *p, const VqaFrame *f, int by, int rows, int cols,
+                        double edge_thr, double *edge_sum)
+{
+    const int b = (int)p->block_size;
+    const uint8_t *luma = f->data[0];
+    const ptrdiff_t stride = f->linesize[0];
+    for (int bx = 0; bx < cols; bx++) {
+        double e = 0;
+        if (by + 1 < rows)
+            e = blk_horizontal_excess(luma, stride, (by + 1) * b, bx * b, b);
+        p->bottom[bx] = e >= edge_thr;
+        double v = bx > 0 ? blk_vertical_excess(luma, stride, bx * b, by * b, b) : 0;
+        p->vert[bx] = v >= edge_thr;
+        *edge_sum += (e > 0 ? e : 0) + (v > 0 ? v : 0);
+    }
+    int suspicious = 0;
+    for (int bx = 0; bx < cols; bx++) {
+        int sides = p->top[bx] + p->bottom[bx] + p->vert[bx];
+        sides += bx + 1 < cols ? p->vert[bx + 1] : 0;
+        suspicious += sides >= 2;
+    }
+    memcpy(p->top, p->bottom, (size_t)cols);
+    return suspicious;
+}
+
+static int blk_scan(BlkPriv *p, const VqaFrame *f, BlkScan *out)
+{
+    const int b = (int)p->block_size;
+    const int cols = f->width / b, rows = f->height / b;
+    out->share = 0;
+    out->mean_edge = 0;
+    if (cols < 3 || rows < 3)
+        return 0; /* too small to hold a grid worth judging */
+    int ret = blk_ensure_rows(p, cols);
+    if (ret < 0)
+        return ret;
+    double edge_thr = BLK_EDGE_MIN / p->sensitivity;
+    if (p->have_base && BLK_EDGE_K * p->base_edge / p->sensitivity > edge_thr)
+        edge_thr = BLK_EDGE_K * p->base_edge / p->sensitivity;
+    memset(p->top, 0, (size_t)cols);
+    double edge_sum = 0;
+    long suspicious = 0;
+    for (int by = 0; by < rows; by++)
+        suspicious += blk_scan_row(p, f, by, rows, cols, edge_thr, &edge_sum);
+    out->share = (double)suspicious / ((double)cols * rows);
+    out->mean_edge = edge_sum / (2.0 * cols * rows);
+    return 0;
+}
+
+/* Scan a picture; the first one of a stream (or of a new size) sets the baselines: its
+ * block edges are scanned twice, the second time against its own edge level, so a stream
+ * that is blocky from the start has that as its norm. */
+static int blk_scan_seeded(BlkPriv *p, const VqaFrame *f, BlkScan *s)
+{
+    if (p->have_base && p->base_w == f->width && p->base_h == f->height)
+        return blk_scan(p, f, s);
+    p->have_base = 0;
+    int ret = blk_scan(p, f, s);
+    if (ret < 0)
+        return ret;
+    p->base_w = f->width;
+    p->base_h = f->height;
+    p->base_edge = s->mean_edge;
+    p->have_base = 1;
+    if ((ret = blk_scan(p, f, s)) < 0)
+        return ret;
+    p->base_share = s->share;
+    p->base_dev = p->share_threshold; /* cautious until the stream has shown its norm */
+    return 0;
+}
+
+static void blk_update_base(BlkPriv *p, const BlkScan *s, double rate)
+{
+    p->base_edge += rate * (s->mean_edge - p->base_edge);
+    double dev = s->share > p->base_share ? s->share - p->base_share : p->base_share - s->share;
+    p->base_dev += rate * (dev - p->base_dev);
+    p->base_share += rate * (s->share - p->base_share);
+}
+
+static int blk_emit_start(VqaDetectorContext *ctx, BlkPriv *p)
+{
+    char details[96];
+    snprintf(details, sizeof(details), "{\"cause\":\"%s\",\"frames\":%lld}",
+             p->decoder_cause ? "decoder" : "picture", (long long)p->frames);
+    p->active = 1;
+    return vqa_detector_emit(ctx, BLK_KIND, VQA_EVENT_START, p->onset_t, p->max_share,
+                             p->decoder_cause ? VQA_SEVERITY_ERROR : VQA_SEVERITY_WARNING,
+                             details);
+}
+
+static int blk_emit_end(VqaDetectorContext *ctx, BlkPriv *p, double t, int eos)
+{
+    char details[256];
+    snprintf(details, sizeof(details),
+             "{\"cause\":\"%s\",\"frames\":%lld,\"max_share\":%.4f,\"mean_share\":%.4f,"
+             "\"decode_errors\":%u,\"corrupt_flag\":%s%s}",
+             p->decoder_cause ? "decoder" : "picture", (long long)p->frames, p->max_share,
+             p->frames ? p->sum_share / (double)p->frames : 0.0, (unsigned)p->errors_seen,
+             p->corrupt_flag_seen ? "true" : "false", eos ? ",\"closed_by\":\"eos\"" : "");
+    p->active = 0;
+    return vqa_detector_emit(ctx, BLK_KIND, VQA_EVENT_END, t, p->max_share,
+                             p->decoder_cause ? VQA_SEVERITY_ERROR : VQA_SEVERITY_WARNING,
+                             details);
+}
+
+static int blk_check_frame(VqaDetectorContext *ctx, const VqaFrame *f)
+{
+    if (f->type == VQA_MEDIA_VIDEO && f->pix_fmt == VQA_PIX_GRAY8 && f->data[0] &&
+        f->width > 0 && f->height > 0 && f->linesize[0] >= f->width)
+        return 0;
+    vqa_detector_log(ctx, VQA_LOG_ERROR, "blockiness: expected a GRAY8 picture");
+    return VQA_ERR(EINVAL);
+}
+
+/* Decide whether this frame is corrupted and how much of it; updates the propagation
+ * state and the baselines (from clean frames only, so a corruption never becomes the norm). */
+static int blk_judge(BlkPriv *p, const VqaFrame *f, const BlkScan *s, double *share)
+{
+    uint32_t errors = p->use_decoder ? f->decode_errors : 0;
+    int flagged = p->use_decoder && (f->flags & VQA_FRAME_CORRUPT);
+    int decoder = errors != 0 || flagged;
+    double excess = p->have_base ? s->share - p->base_share : 0.0;
+    int picture = excess >= p->share_threshold && excess >= BLK_DEV_K * p->base_dev;
+    if (decoder || (picture && p->propagating))
+        p->evidence_t = f->t;
+    if (decoder)
+        p->propagating = 1;
+    else if (p->propagating && !picture &&
+             ((f->flags & VQA_FRAME_KEY) || f->t - p->evidence_t > p->propagation_s))
+        p->propagating = 0; /* recovered: a clean key frame, or no evidence for long */
+    if (!p->propagating && !picture) {
+        blk_update_base(p, s, BLK_BASE_RATE);
+        return 0;
+    }
+    if (!p->propagating) /* a lasting change of content must end up as the norm */
+        blk_update_base(p, s, BLK_BASE_RATE * BLK_SLOW_FACTOR);
+    if (decoder) {
+        p->errors_seen |= errors;
+        p->corrupt_flag_seen |= flagged;
+    }
+    *share = excess > 0 ? excess : 0.0;
+    if (p->propagating && *share < p->share_threshold)
+        *share = p->share_threshold; /* confirmed, though the picture hides it */
+    return decoder ? 2 : 1;
+}
+
+static int blk_process(VqaDetectorContext *ctx, const VqaFrame *f)
+{
+    BlkPriv *p = ctx->priv;
+    int ret = blk_check_frame(ctx, f);
+    if (ret < 0)
+        return ret;
+    double dur = f->duration > 0 ? f->duration : f->t > p->last_t ? f->t - p->last_t : 0;
+    p->last_t = f->t;
+    p->end_t = f->t + dur;
+
+    BlkScan scan;
+    if ((ret = blk_scan_seeded(p, f, &scan)) < 0)
+        return ret;
+    double share = 0;
+    int verdict = blk_judge(p, f, &scan, &share);
+    vqa_detector_log(ctx, VQA_LOG_TRACE,
+                     "blockiness: t=%.3f blocks=%.4f base=%.4f dev=%.4f edge=%.2f base_edge=%.2f "
+                     "errors=%u flags=%u verdict=%d", f->t, scan.share, p->base_share, p->base_dev,
+                     scan.mean_edge, p->base_edge, (unsigned)f->decode_errors,
+                     (unsigned)f->flags, verdict);
+    if (!verdict) {
+        ret = p->active ? blk_emit_end(ctx, p, f->t, 0) : 0;
+        p->in_run = 0;
+        return ret;
+    }
+    if (!p->in_run) {
+        p->in_run = 1;
+        p->onset_t = f->t;
+        p->frames = 0;
+        p->max_share = p->sum_share = 0;
+        p->decoder_cause = 0;
+    }
+    p->frames++;
+    p->sum_share += share;
+    if (share > p->max_share)
+        p->max_share = share;
+    p->decoder_cause |= verdict == 2;
+    if (p->active || p->frames < p->min_frames)
+        return 0;
+    return blk_emit_start(ctx, p);
+}
+
+static int blk_flush(VqaDetectorContext *ctx)
+{
+    BlkPriv *p = ctx->priv;
+    int ret = p->active ? blk_emit_end(ctx, p, p->end_t, 1) : 0;
+    p->in_run = 0;
+    p->propagating = 0;
+    return ret;
+}
+
+static void blk_close(VqaDetectorContext *ctx)
+{
+    BlkPriv *p = ctx->priv;
+    free(p->bottom);
+    p->bottom = p->top = p->vert = NULL;
+    p->cols_alloc = 0;
+}
+
+static const VqaOption blk_options[] = {
+    { "min_frames", "consecutive corrupted frames before a report", "frames", VQA_OPT_INT,
+      offsetof(BlkPriv, min_frames), 2, NULL, 1, 100000, 0, { NULL, NULL } },
+    { "share_threshold", "a picture is corrupted when this share of its blocks is",
+      "fraction", VQA_OPT_DOUBLE, offsetof(BlkPriv, share_threshold), 0.01, NULL, 0.0001, 1,
+      0, { NULL, NULL } },
+    { "sensitivity", "scales how small a block-edge discontinuity counts (higher = finds more)",
+      "factor", VQA_OPT_DOUBLE, offsetof(BlkPriv, sensitivity), 1.0, NULL, 0.1, 10, 0,
+      { NULL, NULL } },
+    { "block_size", "block grid checked (16 = MPEG/H.264 macroblock)", "px", VQA_OPT_INT,
+      offsetof(BlkPriv, block_size), 16, NULL, 4, 64, 0, { NULL, NULL } },
+    { "propagation", "longest a decoder-reported corruption is held without fresh evidence "
+      "when no clean key frame comes", "s", VQA_OPT_DOUBLE, offsetof(BlkPriv, propagation_s),
+      10.0, NULL, 0, 3600, 0, { NULL, NULL } },
+    { "decoder_flags", "use the decoder's error flags as evidence", NULL, VQA_OPT_BOOL,
+      offsetof(BlkPriv, use_decoder), 1, NULL, 0, 1, 0, { NULL, NULL } },
+    { NULL, NULL, NULL, VQA_OPT_NONE, 0, 0, NULL, 0, 0, 0, { NULL, NULL } },
+};
+
+static const char *const blk_kinds[] = { BLK_KIND, NULL };
+
+static const VqaDetectorClass blk_class = {
+    .struct_size = sizeof(VqaDetectorClass),
+    .name = "blockiness",
+    .description = "block corruption / macroblocking (decoder errors + block-grid evidence)",
+    .kinds = blk_kinds,
+    .flags = VQA_DETECTOR_TEMPORAL,
+    .priv_size = sizeof(BlkPriv),
+    .options = blk_options,
+    /* Full size: a downscaled picture has no block grid left to see. */
+    .input = {
+        .type = VQA_MEDIA_VIDEO,
+        .pix_fmt = VQA_PIX_GRAY8,
+    },
+    .process = blk_process,
+    .flush = blk_flush,
+    .close = blk_close,
+};
+
+static const VqaDetectorClass *const blk_detectors[] = { &blk_class, NULL };
+
+static const VqaPluginDesc blk_plugin = {
+    .struct_size = sizeof(VqaPluginDesc),
+    .abi_minor = VQA_PLUGIN_ABI_MINOR,
+    .name = "blockiness",
+    .version = "1.0.0",
+    .license = "BSD-2-Clause",
+    .description = "block corruption detection",
+    .detectors = blk_detectors,
+};
+
+VQA_PLUGIN_DEFINE(blk_plugin)
