@@ -1,0 +1,113 @@
+/*
+ * The avsync plugin's parts, shared between its two files: the event finders
+ * (audio onsets, visual events) and the offset estimate of the content tier
+ * live in avsync_onsets.c; options, the clock tier, the defect runs and the
+ * class in avsync.c. Private to the plugin.
+ */
+#ifndef VQA_PLUGINS_AVSYNC_H
+#define VQA_PLUGINS_AVSYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vqa/frame.h"
+
+/* Audio envelope: RMS over 5 ms hops; the baseline is the mean energy of the
+ * 100 ms before the hop, so a beep after silence or a hit over a quiet bed
+ * both read as a sharp rise. */
+#define AV_HOP_S 0.005
+#define AV_BASE_HOPS 20
+/* Two onsets closer than this are one sound (a beep's own ripple). */
+#define AV_ONSET_REFRACTORY_S 0.1
+/* Frames whose difference must stay well below an event's (flash, cut). */
+#define AV_VIDEO_HISTORY 4
+
+/* Bounded memory: at most this many event times are kept. */
+#define AV_MAX_ONSETS 2048
+#define AV_MAX_VISUAL 512
+
+/** Audio onsets from the energy envelope, with times precise to a sample. */
+typedef struct AvAudio {
+    double rise_db;          /* option: rise over the baseline that makes an onset */
+    double min_level_db;     /* option: an onset's hop must reach this level (dBFS) */
+
+    int rate;                /* of the buffers (0 before the first) */
+    int hop_len;             /* samples per hop */
+    float *hop;              /* the hop being filled, mixed to mono */
+    int hop_pos;
+    double hop_t;            /* media time of the hop's first sample */
+    double base[AV_BASE_HOPS]; /* energies of the previous hops, a ring */
+    int base_count, base_head;
+    double last_onset_t;
+    double end_t;            /* audio analysed up to here */
+    int seen;
+
+    double onsets[AV_MAX_ONSETS]; /* ring, in time order */
+    size_t on_head, on_count;
+} AvAudio;
+
+/** One visual event: a frame that differs sharply from a calm history. */
+typedef struct AvVisual {
+    double t;                /* the event frame's media time */
+    double offset_s;         /* nearest audio onset minus t, when matched */
+    int matched;
+    int mature;              /* all audio around it has been analysed */
+} AvVisual;
+
+/** Visual events from the frame difference of a small GRAY8 proxy. */
+typedef struct AvVideo {
+    double jump;             /* option: mean |difference| (fraction of 255) of an event */
+    double rise;             /* option: and this many times the recent frames' difference */
+
+    uint8_t *prev;           /* the previous picture, packed */
+    int prev_w, prev_h;
+    double history[AV_VIDEO_HISTORY]; /* differences of the previous frames, newest first */
+    int history_count;
+    double last_t, frame_s;  /* last frame's time and the frame interval */
+    double end_t;
+    int seen;
+
+    AvVisual events[AV_MAX_VISUAL]; /* ring, in time order */
+    size_t ev_head, ev_count;
+} AvVideo;
+
+/** The content tier's view of the last `window` seconds. */
+typedef struct AvEstimate {
+    int confident;
+    double offset_s;         /* mean of the pairs that agree with the median */
+    double confidence;       /* agreeing pairs / visual events in the window */
+    int pairs;               /* agreeing pairs */
+    int events;              /* visual events in the window */
+    double first_agree_t;    /* earliest and latest visual event of an agreeing pair */
+    double last_agree_t;
+} AvEstimate;
+
+/** Analyse one audio buffer (any channel count, FLTP). @return 0 or VQA_ERR(ENOMEM). */
+int av_audio_feed(AvAudio *a, const VqaFrame *f);
+void av_audio_free(AvAudio *a);
+
+/** Analyse one GRAY8 picture. @return 0 or VQA_ERR(ENOMEM). */
+int av_video_feed(AvVideo *v, const VqaFrame *f);
+void av_video_free(AvVideo *v);
+
+/**
+ * Match the oldest visual event that is not yet mature, if the audio around
+ * it (search_s either side) has been analysed or `all` is set.
+ * @return the event (now mature) or NULL when none is ready.
+ */
+const AvVisual *av_mature_next(AvVideo *v, const AvAudio *a, double search_s, int all);
+
+/**
+ * Estimate the offset over the mature visual events in (t_now - window_s, t_now].
+ * Pairs agree when within `agree_s` of the median.
+ */
+void av_estimate(const AvVideo *v, double t_now, double window_s, double agree_s,
+                 int min_pairs, double min_confidence, AvEstimate *out);
+
+/** @return the time of the first visual event after t, or `fallback`. */
+double av_visual_after(const AvVideo *v, double t, double fallback);
+
+/** Forget audio onsets no visual event can match any more. */
+void av_prune(AvVideo *v, AvAudio *a, double window_s, double search_s, double t_now);
+
+#endif /* VQA_PLUGINS_AVSYNC_H */

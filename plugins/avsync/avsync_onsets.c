@@ -1,0 +1,303 @@
+/*
+ * The content tier's raw material: audio onsets (sharp rises of the 5 ms
+ * energy envelope over the 100 ms before), visual events (a frame that
+ * differs sharply from the previous one after a few calm frames: a flash, a
+ * cut, a clapperboard), the pairing of each visual event with the nearest
+ * onset, and the robust offset estimate over a sliding window.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avsync.h"
+#include "vqa/common.h"
+
+/* Energies are floored here so digital silence has a finite level (dB). */
+#define AV_ENERGY_FLOOR 1e-12
+/* A refined onset is the first sample of the hop reaching this share of its peak. */
+#define AV_ONSET_PEAK_SHARE 0.5
+
+static double ring_onset(const AvAudio *a, size_t i)
+{
+    return a->onsets[(a->on_head + i) % AV_MAX_ONSETS];
+}
+
+static void push_onset(AvAudio *a, double t)
+{
+    if (a->on_count == AV_MAX_ONSETS) { /* full: the oldest goes */
+        a->on_head = (a->on_head + 1) % AV_MAX_ONSETS;
+        a->on_count--;
+    }
+    a->onsets[(a->on_head + a->on_count) % AV_MAX_ONSETS] = t;
+    a->on_count++;
+}
+
+/* Judge the finished hop against the baseline, then add it to the baseline. */
+static void finish_hop(AvAudio *a)
+{
+    double sum_sq = 0;
+    float peak = 0;
+    for (int i = 0; i < a->hop_len; i++) {
+        float x = fabsf(a->hop[i]);
+        sum_sq += (double)x * x;
+        if (x > peak)
+            peak = x;
+    }
+    double energy = sum_sq / a->hop_len;
+    double base = 0;
+    for (int i = 0; i < a->base_count; i++)
+        base += a->base[i];
+    base = a->base_count > 0 ? base / a->base_count : 0;
+    double level_db = 10.0 * log10(energy + AV_ENERGY_FLOOR);
+    double base_db = 10.0 * log10(base + AV_ENERGY_FLOOR);
+    /* Half a baseline at least, so the first sound of a track is no onset. */
+    if (a->base_count >= AV_BASE_HOPS / 2 && level_db >= a->min_level_db &&
+        level_db >= base_db + a->rise_db && a->hop_t - a->last_onset_t >= AV_ONSET_REFRACTORY_S) {
+        int first = 0;
+        while (first < a->hop_len - 1 && fabsf(a->hop[first]) < AV_ONSET_PEAK_SHARE * peak)
+            first++;
+        double t = a->hop_t + (double)first / a->rate;
+        push_onset(a, t);
+        a->last_onset_t = t;
+    }
+    a->base[a->base_head] = energy;
+    a->base_head = (a->base_head + 1) % AV_BASE_HOPS;
+    if (a->base_count < AV_BASE_HOPS)
+        a->base_count++;
+}
+
+static int audio_restart(AvAudio *a, int rate)
+{
+    int hop_len = (int)lround(rate * AV_HOP_S);
+    if (hop_len < 1)
+        hop_len = 1;
+    float *hop = realloc(a->hop, (size_t)hop_len * sizeof(*hop));
+    if (!hop)
+        return VQA_ERR(ENOMEM);
+    a->hop = hop;
+    a->hop_len = hop_len;
+    a->hop_pos = 0;
+    a->rate = rate;
+    a->base_count = 0;
+    a->base_head = 0;
+    if (!a->seen)
+        a->last_onset_t = -INFINITY;
+    a->seen = 1;
+    return 0;
+}
+
+int av_audio_feed(AvAudio *a, const VqaFrame *f)
+{
+    if (!a->seen || f->sample_rate != a->rate) {
+        int err = audio_restart(a, f->sample_rate);
+        if (err < 0)
+            return err;
+    }
+    const float *const *planes = (const float *const *)(const void *)f->audio_planes;
+    const float inv_channels = 1.0f / (float)f->channels;
+    for (int i = 0; i < f->nb_samples; i++) {
+        if (a->hop_pos == 0)
+            a->hop_t = f->t + (double)i / a->rate;
+        float x = 0;
+        for (int c = 0; c < f->channels; c++)
+            x += planes[c][i];
+        a->hop[a->hop_pos++] = x * inv_channels;
+        if (a->hop_pos == a->hop_len) {
+            finish_hop(a);
+            a->hop_pos = 0;
+        }
+    }
+    /* Onsets are known up to the start of the hop still being filled. */
+    double end_t = f->t + (double)(f->nb_samples - a->hop_pos) / a->rate;
+    if (end_t > a->end_t)
+        a->end_t = end_t;
+    return 0;
+}
+
+void av_audio_free(AvAudio *a)
+{
+    free(a->hop);
+    a->hop = NULL;
+}
+
+static AvVisual *ring_visual(AvVideo *v, size_t i)
+{
+    return &v->events[(v->ev_head + i) % AV_MAX_VISUAL];
+}
+
+static const AvVisual *ring_visual_c(const AvVideo *v, size_t i)
+{
+    return &v->events[(v->ev_head + i) % AV_MAX_VISUAL];
+}
+
+static void push_visual(AvVideo *v, double t)
+{
+    if (v->ev_count == AV_MAX_VISUAL) {
+        v->ev_head = (v->ev_head + 1) % AV_MAX_VISUAL;
+        v->ev_count--;
+    }
+    *ring_visual(v, v->ev_count) = (AvVisual){ .t = t };
+    v->ev_count++;
+}
+
+/* Mean |difference| from the previous picture as a fraction of 255, or -1. */
+static double picture_difference(const AvVideo *v, const VqaFrame *f)
+{
+    if (!v->prev || v->prev_w != f->width || v->prev_h != f->height)
+        return -1;
+    uint64_t sum = 0;
+    for (int y = 0; y < f->height; y++) {
+        const uint8_t *row = f->data[0] + y * f->linesize[0];
+        const uint8_t *old = v->prev + (size_t)y * f->width;
+        uint32_t s = 0;
+        for (int x = 0; x < f->width; x++)
+            s += (uint32_t)abs((int)row[x] - (int)old[x]);
+        sum += s;
+    }
+    return (double)sum / (255.0 * f->width * f->height);
+}
+
+static int keep_picture(AvVideo *v, const VqaFrame *f)
+{
+    size_t size = (size_t)f->width * f->height;
+    if (!v->prev || v->prev_w != f->width || v->prev_h != f->height) {
+        uint8_t *prev = realloc(v->prev, size);
+        if (!prev)
+            return VQA_ERR(ENOMEM);
+        v->prev = prev;
+        v->prev_w = f->width;
+        v->prev_h = f->height;
+    }
+    for (int y = 0; y < f->height; y++)
+        memcpy(v->prev + (size_t)y * f->width, f->data[0] + y * f->linesize[0],
+               (size_t)f->width);
+    return 0;
+}
+
+int av_video_feed(AvVideo *v, const VqaFrame *f)
+{
+    double diff = picture_difference(v, f);
+    if (f->duration > 0)
+        v->frame_s = f->duration;
+    else if (v->seen && f->t > v->last_t)
+        v->frame_s = f->t - v->last_t;
+    if (diff < 0) {
+        v->history_count = 0; /* first picture or a new size: no history to compare with */
+    } else {
+        double calm = 0;
+        for (int i = 0; i < v->history_count; i++)
+            if (v->history[i] > calm)
+                calm = v->history[i];
+        if (v->history_count >= 2 && diff >= v->jump && diff >= v->rise * calm)
+            push_visual(v, f->t);
+        memmove(&v->history[1], &v->history[0], (AV_VIDEO_HISTORY - 1) * sizeof(double));
+        v->history[0] = diff;
+        if (v->history_count < AV_VIDEO_HISTORY)
+            v->history_count++;
+    }
+    v->last_t = f->t;
+    v->end_t = f->t + (v->frame_s > 0 ? v->frame_s : 0);
+    v->seen = 1;
+    return keep_picture(v, f);
+}
+
+void av_video_free(AvVideo *v)
+{
+    free(v->prev);
+    v->prev = NULL;
+}
+
+const AvVisual *av_mature_next(AvVideo *v, const AvAudio *a, double search_s, int all)
+{
+    AvVisual *e = NULL;
+    for (size_t i = 0; i < v->ev_count && !e; i++)
+        if (!ring_visual(v, i)->mature)
+            e = ring_visual(v, i);
+    if (!e || (!all && !(a->seen && a->end_t >= e->t + search_s)))
+        return NULL;
+    double best = INFINITY;
+    for (size_t i = 0; i < a->on_count; i++) {
+        double d = ring_onset(a, i) - e->t;
+        if (fabs(d) <= search_s && fabs(d) < fabs(best))
+            best = d;
+    }
+    e->matched = isfinite(best);
+    e->offset_s = e->matched ? best : 0;
+    e->mature = 1;
+    return e;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+void av_estimate(const AvVideo *v, double t_now, double window_s, double agree_s,
+                 int min_pairs, double min_confidence, AvEstimate *out)
+{
+    double offsets[AV_MAX_VISUAL];
+    int n = 0;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < v->ev_count; i++) {
+        const AvVisual *e = ring_visual_c(v, i);
+        if (!e->mature || e->t <= t_now - window_s || e->t > t_now)
+            continue;
+        out->events++;
+        if (e->matched)
+            offsets[n++] = e->offset_s;
+    }
+    if (n == 0)
+        return;
+    qsort(offsets, (size_t)n, sizeof(double), cmp_double);
+    /* The lower middle: with two camps of equal size, one of them, not a mix. */
+    double median = offsets[(n - 1) / 2];
+    double sum = 0;
+    out->first_agree_t = INFINITY;
+    out->last_agree_t = -INFINITY;
+    for (size_t i = 0; i < v->ev_count; i++) {
+        const AvVisual *e = ring_visual_c(v, i);
+        if (!e->mature || !e->matched || e->t <= t_now - window_s || e->t > t_now ||
+            fabs(e->offset_s - median) > agree_s)
+            continue;
+        sum += e->offset_s;
+        out->pairs++;
+        if (e->t < out->first_agree_t)
+            out->first_agree_t = e->t;
+        if (e->t > out->last_agree_t)
+            out->last_agree_t = e->t;
+    }
+    /* The mean of the agreeing pairs: visual events fall anywhere within a
+     * frame, so the mean refines the frame-quantised median. */
+    out->offset_s = sum / out->pairs;
+    out->confidence = (double)out->pairs / out->events;
+    out->confident = out->pairs >= min_pairs && out->confidence >= min_confidence;
+}
+
+double av_visual_after(const AvVideo *v, double t, double fallback)
+{
+    for (size_t i = 0; i < v->ev_count; i++)
+        if (ring_visual_c(v, i)->t > t)
+            return ring_visual_c(v, i)->t;
+    return fallback;
+}
+
+void av_prune(AvVideo *v, AvAudio *a, double window_s, double search_s, double t_now)
+{
+    while (v->ev_count > 0 && v->events[v->ev_head].mature &&
+           v->events[v->ev_head].t <= t_now - window_s) {
+        v->ev_head = (v->ev_head + 1) % AV_MAX_VISUAL;
+        v->ev_count--;
+    }
+    if (!v->seen)
+        return; /* any onset may still meet a picture: the ring's size bounds them */
+    /* No later visual event can come before the oldest unmatched one or the last picture. */
+    double horizon = v->last_t;
+    for (size_t i = 0; i < v->ev_count; i++)
+        if (!ring_visual(v, i)->mature && ring_visual(v, i)->t < horizon)
+            horizon = ring_visual(v, i)->t;
+    while (a->on_count > 0 && a->onsets[a->on_head] < horizon - search_s) {
+        a->on_head = (a->on_head + 1) % AV_MAX_ONSETS;
+        a->on_count--;
+    }
+}

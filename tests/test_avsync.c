@@ -1,0 +1,429 @@
+/*
+ * avsync: the flash-and-beep pattern (a white frame and a 40 ms 1 kHz beep
+ * once a second) fed as interleaved pictures and audio buffers to one
+ * instance, with the audio shifted by known amounts; the audio clock tier
+ * with timestamps that drift from the samples; and the same pattern encoded
+ * by the ffmpeg CLI (H.264 + AAC) through the whole pipeline.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "media.h"
+#include "vqa/vqa.h"
+
+#define KIND "av.sync"
+#define OFFSET_KIND "x-avsync.offset"
+#define FPS 25
+#define FRAME_S (1.0 / FPS)
+#define RATE 16000
+#define CHUNK 640              /* 40 ms of audio per buffer */
+#define SIZE 64
+/* Flashes at k + FLASH_PHASE_S: frame 5 of each second, never the first frame. */
+#define FLASH_PHASE_S 0.2
+#define FLASH_FRAME 5
+#define BEEP_S 0.04
+
+/* One synthetic programme. Offsets are audio minus picture, positive = audio late. */
+typedef struct Clip {
+    double duration_s;
+    double offset_s;           /* for every flash ... */
+    double alt_offset_s;       /* ... except those in [alt_from_s, alt_to_s) */
+    double alt_from_s, alt_to_s;
+    int no_beeps, no_flashes;
+    double noise_dbfs;         /* a noise bed under the beeps; 0 = none */
+    double audio_lead_s;       /* audio buffers handed over this much ahead of the pictures */
+    double clock_rate;         /* audio timestamps advance this much per second of samples */
+    const char *args;          /* detector options */
+} Clip;
+
+static double flash_offset(const Clip *c, double flash_t)
+{
+    return flash_t >= c->alt_from_s && flash_t < c->alt_to_s ? c->alt_offset_s : c->offset_s;
+}
+
+static void make_audio(const Clip *c, HarnessAudio *a)
+{
+    harness_audio_init(a, 1, RATE, c->duration_s);
+    if (c->noise_dbfs < 0) {
+        HarnessRng rng;
+        harness_rng_seed(&rng, 7);
+        harness_audio_noise(a, 0, 0, c->duration_s, c->noise_dbfs, &rng);
+    }
+    if (c->no_beeps)
+        return;
+    for (double t = FLASH_PHASE_S; t < c->duration_s; t += 1.0) {
+        double at = t + flash_offset(c, t);
+        if (at >= 0)
+            harness_audio_sine(a, 0, at, at + BEEP_S, 1000, -6);
+    }
+}
+
+static void feed_audio_chunk(Harness *h, const Clip *c, const HarnessAudio *a, int64_t pos)
+{
+    int n = a->nb_samples - pos < CHUNK ? (int)(a->nb_samples - pos) : CHUNK;
+    const uint8_t *planes[1] = { (const uint8_t *)(a->planes[0] + pos) };
+    double rate = c->clock_rate > 0 ? c->clock_rate : 1.0;
+    VqaFrame f = {
+        .type = VQA_MEDIA_AUDIO,
+        .index = pos / CHUNK,
+        .t = rate * (double)pos / RATE,
+        .duration = (double)n / RATE,
+        .sample_fmt = VQA_SAMPLE_FLTP,
+        .sample_rate = RATE,
+        .channels = 1,
+        .nb_samples = n,
+        .audio_planes = planes,
+    };
+    assert_int_equal(harness_process(h, &f), 0);
+}
+
+/* Run the clip through a fresh instance, interleaved as a demuxer would. */
+static void run_clip(Harness *h, const Clip *c)
+{
+    assert_int_equal(harness_open(h, "avsync", "avsync", c->args, NULL), 0);
+    HarnessAudio a;
+    make_audio(c, &a);
+    HarnessPicture pic;
+    harness_picture_init(&pic, SIZE, SIZE, VQA_RANGE_LIMITED);
+    int64_t frames = (int64_t)llround(c->duration_s * FPS), frame = 0, pos = 0;
+    while (frame < frames || pos < a.nb_samples) {
+        double video_t = (double)frame / FPS;
+        double audio_t = (double)pos / RATE - c->audio_lead_s;
+        if (frame < frames && (pos >= a.nb_samples || video_t <= audio_t)) {
+            harness_picture_time(&pic, frame, FPS);
+            int flash = !c->no_flashes && frame % FPS == FLASH_FRAME;
+            harness_picture_fill(&pic, flash ? 235 : 16);
+            assert_int_equal(harness_process(h, &pic.frame), 0);
+            frame++;
+        } else {
+            feed_audio_chunk(h, c, &a, pos);
+            pos += CHUNK;
+        }
+    }
+    assert_int_equal(harness_flush(h), 0);
+    harness_picture_free(&pic);
+    harness_audio_free(&a);
+    assert_int_equal(h->rejected, 0);
+}
+
+static const HarnessEvent *only_start(const Harness *h)
+{
+    if (harness_count(h, KIND, VQA_EVENT_START) != 1)
+        harness_dump(h);
+    assert_int_equal(harness_count(h, KIND, VQA_EVENT_START), 1);
+    assert_int_equal(harness_count(h, KIND, VQA_EVENT_END), 1);
+    return harness_find(h, KIND, VQA_EVENT_START, 0);
+}
+
+static void assert_no_event(const Harness *h)
+{
+    if (harness_count(h, KIND, 0) != 0)
+        harness_dump(h);
+    assert_int_equal(harness_count(h, KIND, 0), 0);
+}
+
+/* Audio 200 ms late all along: found, measured within a frame, back-dated to the
+ * first flash, closed at the end. Audio handed over ahead of the pictures, as
+ * a demuxer may, changes nothing. */
+static void test_audio_late(void **state)
+{
+    (void)state;
+    const double leads[] = { 0, 0.4, -0.3 };
+    for (size_t i = 0; i < sizeof(leads) / sizeof(leads[0]); i++) {
+        Harness h;
+        Clip c = { .duration_s = 20, .offset_s = 0.2, .audio_lead_s = leads[i] };
+        run_clip(&h, &c);
+        const HarnessEvent *s = only_start(&h);
+        assert_near(s->value, 200, 1000 * FRAME_S);
+        assert_near(s->value, 200, 1); /* beeps start exactly on a sample here */
+        assert_near(s->t, FLASH_PHASE_S, FRAME_S);
+        assert_non_null(strstr(s->details, "\"tier\":\"content\""));
+        const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+        assert_false(e->by_host);
+        assert_non_null(strstr(e->details, "\"closed_by\":\"eos\""));
+        assert_near(e->t, 20, FRAME_S);
+        harness_close(&h);
+    }
+}
+
+static void test_audio_early(void **state)
+{
+    (void)state;
+    Harness h;
+    Clip c = { .duration_s = 20, .offset_s = -0.1 };
+    run_clip(&h, &c);
+    const HarnessEvent *s = only_start(&h);
+    assert_near(s->value, -100, 1000 * FRAME_S);
+    assert_near(s->t, FLASH_PHASE_S, FRAME_S);
+    harness_close(&h);
+}
+
+/* Over a noise bed at -30 dBFS the beeps (-6 dBFS peak) still stand out. */
+static void test_audio_late_over_noise(void **state)
+{
+    (void)state;
+    Harness h;
+    Clip c = { .duration_s = 20, .offset_s = 0.3, .noise_dbfs = -30 };
+    run_clip(&h, &c);
+    const HarnessEvent *s = only_start(&h);
+    assert_near(s->value, 300, 1000 * FRAME_S);
+    harness_close(&h);
+}
+
+/* In sync and 80 ms late (inside BT.1359's 125 ms): nothing, while the
+ * offset reports still measure the true offset. */
+static void test_within_tolerance(void **state)
+{
+    (void)state;
+    const double offsets[] = { 0, 0.08, -0.04 };
+    for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+        Harness h;
+        Clip c = { .duration_s = 20, .offset_s = offsets[i], .args = "report_interval=1" };
+        run_clip(&h, &c);
+        assert_no_event(&h);
+        size_t n = harness_count(&h, OFFSET_KIND, VQA_EVENT_INSTANT);
+        assert_true(n >= 10);
+        for (size_t k = 0; k < n; k++)
+            assert_near(harness_find(&h, OFFSET_KIND, 0, k)->value, 1000 * offsets[i], 1);
+        harness_close(&h);
+    }
+}
+
+/* Late for the first 3 s (or 3 s in the middle) only: shorter than min_duration. */
+static void test_short_offset_not_reported(void **state)
+{
+    (void)state;
+    const double from[] = { 0, 8 };
+    for (size_t i = 0; i < 2; i++) {
+        Harness h;
+        Clip c = { .duration_s = 20, .alt_offset_s = 0.2, .alt_from_s = from[i],
+                   .alt_to_s = from[i] + 3 };
+        run_clip(&h, &c);
+        assert_no_event(&h);
+        harness_close(&h);
+    }
+}
+
+/* Late from 0 to 10 s, then in sync: START at the first flash, END at the
+ * first flash back in sync. */
+static void test_offset_ends(void **state)
+{
+    (void)state;
+    Harness h;
+    Clip c = { .duration_s = 25, .offset_s = 0, .alt_offset_s = 0.2, .alt_from_s = 0,
+               .alt_to_s = 10 };
+    run_clip(&h, &c);
+    const HarnessEvent *s = only_start(&h);
+    assert_near(s->t, FLASH_PHASE_S, FRAME_S);
+    assert_near(s->value, 200, 1000 * FRAME_S);
+    const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+    assert_near(e->t, 10 + FLASH_PHASE_S, FRAME_S);
+    assert_null(strstr(e->details, "closed_by"));
+    harness_close(&h);
+}
+
+/* No beeps (silence, or a noise bed without onsets), or no flashes: nothing to
+ * pair, nothing reported, no crash. */
+static void test_nothing_to_pair(void **state)
+{
+    (void)state;
+    const Clip clips[] = {
+        { .duration_s = 15, .offset_s = 0.2, .no_beeps = 1 },
+        { .duration_s = 15, .offset_s = 0.2, .no_beeps = 1, .noise_dbfs = -20 },
+        { .duration_s = 15, .offset_s = 0.2, .no_flashes = 1 },
+        { .duration_s = 0.5, .offset_s = 0.2 },
+    };
+    for (size_t i = 0; i < sizeof(clips) / sizeof(clips[0]); i++) {
+        Harness h;
+        run_clip(&h, &clips[i]);
+        assert_no_event(&h);
+        harness_close(&h);
+    }
+}
+
+/* Audio timestamps running 0.5% fast against the samples: played gaplessly
+ * the sound comes early, by 45 ms after 9 s; reported from there. */
+static void test_clock_drift(void **state)
+{
+    (void)state;
+    Harness h;
+    Clip c = { .duration_s = 30, .no_beeps = 1, .no_flashes = 1, .clock_rate = 1.005 };
+    run_clip(&h, &c);
+    const HarnessEvent *s = only_start(&h);
+    assert_non_null(strstr(s->details, "\"tier\":\"clock\""));
+    /* error = 0.005 * t (media time): more than 45 ms from t = 9.045 s on */
+    assert_near(s->t, 0.045 / 0.005 * 1.005, 2 * CHUNK * 1.005 / RATE);
+    /* the value is the offset when confirmed, 5 s later */
+    assert_true(s->value < -45 && s->value > -75);
+    harness_close(&h);
+
+    /* Running slow: late, reported beyond 125 ms; and not at all with clock=off. */
+    Clip slow = { .duration_s = 40, .no_beeps = 1, .no_flashes = 1, .clock_rate = 0.995 };
+    run_clip(&h, &slow);
+    s = only_start(&h);
+    assert_true(s->value > 125 && s->value < 160);
+    harness_close(&h);
+    slow.args = "clock=off";
+    run_clip(&h, &slow);
+    assert_no_event(&h);
+    harness_close(&h);
+}
+
+static void test_descriptor(void **state)
+{
+    (void)state;
+    Harness h;
+    assert_int_equal(harness_open(&h, "avsync", "avsync", NULL, NULL), 0);
+    assert_int_equal(h.cls->input.type, VQA_MEDIA_VIDEO);
+    assert_int_equal(h.cls->input.pix_fmt, VQA_PIX_GRAY8);
+    assert_int_equal(h.cls->input2.type, VQA_MEDIA_AUDIO);
+    assert_int_equal(h.cls->input2.channels, 1);
+    for (const VqaOption *o = h.cls->options; o->name; o++) {
+        assert_non_null(o->help);
+        if (o->type != VQA_OPT_BOOL)
+            assert_non_null(o->unit);
+        assert_true(o->min <= o->default_num && o->default_num <= o->max);
+    }
+    harness_close(&h);
+    assert_true(harness_open(&h, "avsync", "avsync", "early_ms=-1", NULL) < 0);
+    harness_close(&h);
+}
+
+/* ---- encoded media through the whole pipeline -------------------------- */
+
+typedef struct Found {
+    int starts, ends, instants;
+    double start_t, start_value, end_t;
+    double offsets_ms[64];
+    char details[256];
+} Found;
+
+static void collect(void *cookie, const VqaEvent *ev)
+{
+    Found *f = cookie;
+    if (!strcmp(ev->kind, OFFSET_KIND) && f->instants < 64) {
+        f->offsets_ms[f->instants++] = ev->value;
+    } else if (!strcmp(ev->kind, KIND) && ev->state == VQA_EVENT_START) {
+        f->starts++;
+        f->start_t = ev->t;
+        f->start_value = ev->value;
+        snprintf(f->details, sizeof(f->details), "%s", ev->details_json ? ev->details_json : "");
+    } else if (!strcmp(ev->kind, KIND) && ev->state == VQA_EVENT_END) {
+        f->ends++;
+        f->end_t = ev->t;
+    }
+}
+
+/* 20 s at 25 fps: a white frame at frame 5 of each second, a 40 ms beep at
+ * the same time plus `shift_s` (aevalsrc: exact to the sample), audio then
+ * delayed by `adelay_ms`; H.264 + AAC in MP4. */
+static char *make_clip(const char *name, double shift_s, int adelay_ms)
+{
+    char *path = media_path(name);
+    assert_non_null(path);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "-f lavfi -i \"color=black:s=160x120:r=25:d=20,format=yuv420p,"
+             "geq=lum='if(eq(mod(N\\,25)\\,5)\\,235\\,16)':cb=128:cr=128\" "
+             "-f lavfi -i \"aevalsrc='0.5*sin(2*PI*1000*t)*lt(mod(t-%.3f\\,1)\\,0.04)'"
+             ":s=48000:d=20,adelay=%d|%d,atrim=0:20\" "
+             "-c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p -c:a aac -b:a 96k "
+             "-movflags +faststart %s",
+             FLASH_PHASE_S + shift_s, adelay_ms, adelay_ms, path);
+    assert_int_equal(media_ffmpeg(cmd), 0);
+    return path;
+}
+
+static void scan(const char *path, Found *found)
+{
+    memset(found, 0, sizeof(*found));
+    VqaSettings s;
+    vqa_default_settings(&s);
+    s.n_threads = 2;
+    s.on_event = collect;
+    s.event_cookie = found;
+    VqaContext *ctx = NULL;
+    assert_int_equal(vqa_open(&ctx, &s), 0);
+    VqaStreamSettings ss;
+    vqa_stream_default_settings(&ss);
+    ss.url = path;
+    ss.detectors = "avsync:report_interval=1";
+    VqaStream *st = NULL;
+    assert_int_equal(vqa_stream_add(ctx, &st, &ss), 0);
+    assert_int_equal(vqa_stream_wait(st, -1), 0);
+    vqa_stream_remove(&st);
+    vqa_close(&ctx);
+}
+
+static double median_offset(Found *f)
+{
+    assert_true(f->instants >= 5);
+    for (int i = 1; i < f->instants; i++)
+        for (int j = i; j > 0 && f->offsets_ms[j - 1] > f->offsets_ms[j]; j--) {
+            double x = f->offsets_ms[j];
+            f->offsets_ms[j] = f->offsets_ms[j - 1];
+            f->offsets_ms[j - 1] = x;
+        }
+    return f->offsets_ms[(f->instants - 1) / 2];
+}
+
+static void test_encoded_clips(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        double shift_s;
+        int adelay_ms;
+        double truth_ms;
+    } cases[] = {
+        { "avsync-0.mp4", 0, 0, 0 },
+        { "avsync-late200.mp4", 0, 200, 200 },
+        { "avsync-early100.mp4", -0.1, 0, -100 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = make_clip(cases[i].name, cases[i].shift_s, cases[i].adelay_ms);
+        Found f;
+        scan(path, &f);
+        double measured = median_offset(&f);
+        fprintf(stderr, "avsync: %s: measured %.1f ms (truth %.0f), %d reports, %d starts "
+                "%s\n", cases[i].name, measured, cases[i].truth_ms, f.instants, f.starts,
+                f.details);
+        assert_near(measured, cases[i].truth_ms, 1000 * FRAME_S);
+        if (cases[i].truth_ms == 0) {
+            assert_int_equal(f.starts, 0);
+        } else {
+            assert_int_equal(f.starts, 1);
+            assert_int_equal(f.ends, 1);
+            assert_near(f.start_value, cases[i].truth_ms, 1000 * FRAME_S);
+            assert_near(f.start_t, FLASH_PHASE_S, FRAME_S);
+            assert_non_null(strstr(f.details, "\"tier\":\"content\""));
+        }
+        free(path);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_audio_late),
+        cmocka_unit_test(test_audio_early),
+        cmocka_unit_test(test_audio_late_over_noise),
+        cmocka_unit_test(test_within_tolerance),
+        cmocka_unit_test(test_short_offset_not_reported),
+        cmocka_unit_test(test_offset_ends),
+        cmocka_unit_test(test_nothing_to_pair),
+        cmocka_unit_test(test_clock_drift),
+        cmocka_unit_test(test_descriptor),
+        cmocka_unit_test(test_encoded_clips),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
