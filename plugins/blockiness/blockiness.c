@@ -19,12 +19,18 @@
  *    sides, whereas an edge of the content that happens to lie on the grid
  *    breaks one side per block). The picture share is the suspicious blocks'
  *    share above its own running baseline, so compression blocking that is
- *    the stream's norm (high everywhere, all the time) does not count.
+ *    the stream's norm (high everywhere, all the time) does not count. A key
+ *    frame without decoder errors references nothing and is trusted: blocks
+ *    it shows anyway are a new coding norm (I-frame pulsing, a bitrate
+ *    switch) and reseed the baselines. Picture evidence alone therefore
+ *    misses corruption that lands exactly on an unflagged key frame.
  *
  * The grid only exists at full resolution, so the input is GRAY8 at full
  * size (the converter hands over the decoder's luma plane without a copy)
- * and the cost is kept down by sampling every other row/column of each
- * boundary: 4 reads per sample, no allocation beyond two rows of flags.
+ * and the cost is kept down by sampling every other pixel along each
+ * boundary (4 reads per sample, one row of sums and flags as scratch):
+ * about 0.45 ms per 720p and 0.8 ms per 1080p frame at -O2 on this machine,
+ * against ~3.6 ms to decode a 1080p H.264 frame.
  *
  * A run of min_frames consecutive corrupted frames is reported, START
  * back-dated to its first frame, END at the first clean frame. The value is
@@ -66,7 +72,8 @@ typedef struct BlkPriv {
     double propagation_s;
     int use_decoder;
 
-    /* per-picture scratch: broken flags of one MB row's boundaries */
+    /* per-picture scratch: one MB row's vertical boundary sums and broken flags */
+    int32_t *vsum;
     uint8_t *bottom, *top, *vert;
     int cols_alloc;
 
@@ -105,12 +112,14 @@ static int blk_ensure_rows(BlkPriv *p, int cols)
 {
     if (cols <= p->cols_alloc)
         return 0;
-    uint8_t *mem = realloc(p->bottom, 3 * (size_t)cols);
+    /* one allocation: the vertical sums, then three rows of flags */
+    int32_t *mem = realloc(p->vsum, (sizeof(int32_t) + 3) * (size_t)cols);
     if (!mem)
         return VQA_ERR(ENOMEM);
-    p->bottom = mem;
-    p->top = mem + cols;
-    p->vert = mem + 2 * (size_t)cols;
+    p->vsum = mem;
+    p->bottom = (uint8_t *)(mem + cols);
+    p->top = p->bottom + cols;
+    p->vert = p->top + cols;
     p->cols_alloc = cols;
     return 0;
 }
@@ -120,54 +129,48 @@ static inline int absdiff(int a, int b)
     return a > b ? a - b : b - a;
 }
 
-/* Mean excess step across the horizontal boundary between rows y-1 and y,
- * over columns [x0, x0 + len): the step minus the mean of the steps on
- * either side (what the content itself does there). */
-static double blk_horizontal_excess(const uint8_t *base, ptrdiff_t stride, int y, int x0,
-                                    int len)
+/* Excess of a horizontal boundary between rows y-1 and y, over columns [x0, x0 + len):
+ * twice the step across it minus the steps on either side (what the content itself does
+ * there), summed over every other column. */
+static int blk_horizontal_sum(const uint8_t *base, ptrdiff_t stride, int y, int x0, int len)
 {
-    const uint8_t *r0 = base + (y - 2) * stride, *r1 = r0 + stride;
+    const uint8_t *r0 = base + (y - 2) * stride + x0, *r1 = r0 + stride;
     const uint8_t *r2 = r1 + stride, *r3 = r2 + stride;
-    int sum = 0, n = 0;
-    for (int x = x0; x < x0 + len; x += BLK_SAMPLE_STEP) {
-        int step = absdiff(r2[x], r1[x]);
-        int inner = absdiff(r1[x], r0[x]) + absdiff(r3[x], r2[x]);
-        sum += 2 * step - inner;
-        n++;
-    }
-    return n ? (double)sum / (2.0 * n) : 0.0;
+    int sum = 0;
+    for (int x = 0; x < len; x += BLK_SAMPLE_STEP)
+        sum += 2 * absdiff(r2[x], r1[x]) - absdiff(r1[x], r0[x]) - absdiff(r3[x], r2[x]);
+    return sum;
 }
 
-/* The same for the vertical boundary between columns x-1 and x, rows [y0, y0 + len). */
-static double blk_vertical_excess(const uint8_t *base, ptrdiff_t stride, int x, int y0, int len)
+/* The same for every vertical boundary x = b, 2b, ... of one row, added to sums[bx]. */
+static void blk_vertical_sums(const uint8_t *row, int b, int cols, int32_t *sums)
 {
-    int sum = 0, n = 0;
-    for (int y = y0; y < y0 + len; y += BLK_SAMPLE_STEP) {
-        const uint8_t *r = base + y * stride + x;
-        int step = absdiff(r[0], r[-1]);
-        int inner = absdiff(r[-1], r[-2]) + absdiff(r[1], r[0]);
-        sum += 2 * step - inner;
-        n++;
+    for (int bx = 1; bx < cols; bx++) {
+        const uint8_t *r = row + bx * b;
+        sums[bx] += 2 * absdiff(r[0], r[-1]) - absdiff(r[-1], r[-2]) - absdiff(r[1], r[0]);
     }
-    return n ? (double)sum / (2.0 * n) : 0.0;
 }
 
 /* Flag the boundaries of MB row `by` (its bottom edge and its vertical edges) and count
- * its blocks with two or more broken sides. Adds the excess of every segment to *edge_sum. */
+ * its blocks with two or more broken sides. `thr` is the broken level of a mean excess
+ * step; the excess of every segment is added to *edge_sum (in sum units). */
 static int blk_scan_row(BlkPriv *p, const VqaFrame *f, int by, int rows, int cols,
-                        double edge_thr, double *edge_sum)
+                        double thr, double *edge_sum)
 {
     const int b = (int)p->block_size;
     const uint8_t *luma = f->data[0];
     const ptrdiff_t stride = f->linesize[0];
+    /* Sums hold 2 x excess per sample, n samples per segment either way. */
+    const int n = (b + BLK_SAMPLE_STEP - 1) / BLK_SAMPLE_STEP;
+    const double sum_thr = 2.0 * thr * n;
+    memset(p->vsum, 0, sizeof(*p->vsum) * (size_t)cols);
+    for (int y = by * b; y < (by + 1) * b; y += BLK_SAMPLE_STEP)
+        blk_vertical_sums(luma + y * stride, b, cols, p->vsum);
     for (int bx = 0; bx < cols; bx++) {
-        double e = 0;
-        if (by + 1 < rows)
-            e = blk_horizontal_excess(luma, stride, (by + 1) * b, bx * b, b);
-        p->bottom[bx] = e >= edge_thr;
-        double v = bx > 0 ? blk_vertical_excess(luma, stride, bx * b, by * b, b) : 0;
-        p->vert[bx] = v >= edge_thr;
-        *edge_sum += (e > 0 ? e : 0) + (v > 0 ? v : 0);
+        int h = by + 1 < rows ? blk_horizontal_sum(luma, stride, (by + 1) * b, bx * b, b) : 0;
+        p->bottom[bx] = h >= sum_thr;
+        p->vert[bx] = bx > 0 && p->vsum[bx] >= sum_thr;
+        *edge_sum += ((h > 0 ? h : 0) + (p->vsum[bx] > 0 ? p->vsum[bx] : 0)) / (2.0 * n);
     }
     int suspicious = 0;
     for (int bx = 0; bx < cols; bx++) {
@@ -268,8 +271,13 @@ static int blk_check_frame(VqaDetectorContext *ctx, const VqaFrame *f)
     return VQA_ERR(EINVAL);
 }
 
-/* Decide whether this frame is corrupted and how much of it; updates the propagation
- * state and the baselines (from clean frames only, so a corruption never becomes the norm). */
+enum { BLK_CLEAN, BLK_PICTURE, BLK_DECODER, BLK_RESEED };
+
+/* Decide whether this frame is corrupted (BLK_PICTURE or BLK_DECODER by cause) and how
+ * much of it; updates the propagation state and the baselines (from clean frames only, so a
+ * corruption never becomes the norm). BLK_RESEED: a clean key frame whose blocks stand out
+ * anyway, which is a new coding norm (I-frame pulsing, a bitrate switch): a key frame
+ * references nothing, so without decoder errors it is taken as correctly decoded. */
 static int blk_judge(BlkPriv *p, const VqaFrame *f, const BlkScan *s, double *share)
 {
     uint32_t errors = p->use_decoder ? f->decode_errors : 0;
@@ -277,6 +285,8 @@ static int blk_judge(BlkPriv *p, const VqaFrame *f, const BlkScan *s, double *sh
     int decoder = errors != 0 || flagged;
     double excess = p->have_base ? s->share - p->base_share : 0.0;
     int picture = excess >= p->share_threshold && excess >= BLK_DEV_K * p->base_dev;
+    if (picture && !decoder && !p->propagating && (f->flags & VQA_FRAME_KEY))
+        return BLK_RESEED;
     if (decoder || (picture && p->propagating))
         p->evidence_t = f->t;
     if (decoder)
@@ -286,7 +296,7 @@ static int blk_judge(BlkPriv *p, const VqaFrame *f, const BlkScan *s, double *sh
         p->propagating = 0; /* recovered: a clean key frame, or no evidence for long */
     if (!p->propagating && !picture) {
         blk_update_base(p, s, BLK_BASE_RATE);
-        return 0;
+        return BLK_CLEAN;
     }
     if (!p->propagating) /* a lasting change of content must end up as the norm */
         blk_update_base(p, s, BLK_BASE_RATE * BLK_SLOW_FACTOR);
@@ -297,7 +307,7 @@ static int blk_judge(BlkPriv *p, const VqaFrame *f, const BlkScan *s, double *sh
     *share = excess > 0 ? excess : 0.0;
     if (p->propagating && *share < p->share_threshold)
         *share = p->share_threshold; /* confirmed, though the picture hides it */
-    return decoder ? 2 : 1;
+    return decoder ? BLK_DECODER : BLK_PICTURE;
 }
 
 static int blk_process(VqaDetectorContext *ctx, const VqaFrame *f)
@@ -315,12 +325,18 @@ static int blk_process(VqaDetectorContext *ctx, const VqaFrame *f)
         return ret;
     double share = 0;
     int verdict = blk_judge(p, f, &scan, &share);
+    if (verdict == BLK_RESEED) {
+        p->have_base = 0;
+        if ((ret = blk_scan_seeded(p, f, &scan)) < 0)
+            return ret;
+        verdict = BLK_CLEAN;
+    }
     vqa_detector_log(ctx, VQA_LOG_TRACE,
                      "blockiness: t=%.3f blocks=%.4f base=%.4f dev=%.4f edge=%.2f base_edge=%.2f "
                      "errors=%u flags=%u verdict=%d", f->t, scan.share, p->base_share, p->base_dev,
                      scan.mean_edge, p->base_edge, (unsigned)f->decode_errors,
                      (unsigned)f->flags, verdict);
-    if (!verdict) {
+    if (verdict == BLK_CLEAN) {
         ret = p->active ? blk_emit_end(ctx, p, f->t, 0) : 0;
         p->in_run = 0;
         return ret;
@@ -336,7 +352,7 @@ static int blk_process(VqaDetectorContext *ctx, const VqaFrame *f)
     p->sum_share += share;
     if (share > p->max_share)
         p->max_share = share;
-    p->decoder_cause |= verdict == 2;
+    p->decoder_cause |= verdict == BLK_DECODER;
     if (p->active || p->frames < p->min_frames)
         return 0;
     return blk_emit_start(ctx, p);
@@ -354,7 +370,8 @@ static int blk_flush(VqaDetectorContext *ctx)
 static void blk_close(VqaDetectorContext *ctx)
 {
     BlkPriv *p = ctx->priv;
-    free(p->bottom);
+    free(p->vsum);
+    p->vsum = NULL;
     p->bottom = p->top = p->vert = NULL;
     p->cols_alloc = 0;
 }
