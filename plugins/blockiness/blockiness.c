@@ -300,10 +300,6 @@ static int blk_judge(BlkPriv *p, const VqaFrame *f, const BlkScan *s, double *sh
     }
     if (!p->propagating) /* a lasting change of content must end up as the norm */
         blk_update_base(p, s, BLK_BASE_RATE * BLK_SLOW_FACTOR);
-    if (decoder) {
-        p->errors_seen |= errors;
-        p->corrupt_flag_seen |= flagged;
-    }
     *share = excess > 0 ? excess : 0.0;
     if (p->propagating && *share < p->share_threshold)
         *share = p->share_threshold; /* confirmed, though the picture hides it */
@@ -347,6 +343,12 @@ static int blk_process(VqaDetectorContext *ctx, const VqaFrame *f)
         p->frames = 0;
         p->max_share = p->sum_share = 0;
         p->decoder_cause = 0;
+        p->errors_seen = 0;
+        p->corrupt_flag_seen = 0;
+    }
+    if (verdict == BLK_DECODER) {
+        p->errors_seen |= f->decode_errors;
+        p->corrupt_flag_seen |= (f->flags & VQA_FRAME_CORRUPT) != 0;
     }
     p->frames++;
     p->sum_share += share;
