@@ -381,9 +381,9 @@ static void blk_close(VqaDetectorContext *ctx)
 static const VqaOption blk_options[] = {
     { "min_frames", "consecutive corrupted frames before a report", "frames", VQA_OPT_INT,
       offsetof(BlkPriv, min_frames), 2, NULL, 1, 100000, 0, { NULL, NULL } },
-    { "share_threshold", "a picture is corrupted when this share of its blocks is",
-      "fraction", VQA_OPT_DOUBLE, offsetof(BlkPriv, share_threshold), 0.01, NULL, 0.0001, 1,
-      0, { NULL, NULL } },
+    { "share_threshold", "share of the blocks, above the stream's norm, that makes a picture "
+      "corrupted", "fraction", VQA_OPT_DOUBLE, offsetof(BlkPriv, share_threshold), 0.01, NULL,
+      0.0001, 1, 0, { NULL, NULL } },
     { "sensitivity", "scales how small a block-edge discontinuity counts (higher = finds more)",
       "factor", VQA_OPT_DOUBLE, offsetof(BlkPriv, sensitivity), 1.0, NULL, 0.1, 10, 0,
       { NULL, NULL } },
