@@ -152,7 +152,7 @@ static int release_true_peak(VqaDetectorContext *ctx, LoudnessPriv *p)
     return 0;
 }
 
-/* A piece of the block starting at t: note its true peak, and hold an event if it is over the limit. */
+/* A piece of the block starting at t: note its peak; over the limit, hold an event. */
 static void note_true_peak(LoudnessPriv *p, double t, double peak)
 {
     if (peak > p->hop_peak)
@@ -197,13 +197,14 @@ static void run_details(LoudnessPriv *p, char *out, size_t size, double momentar
         double mean_lufs = 10.0 * log10(p->run_energy / (double)p->run_readings);
         snprintf(mean, sizeof(mean), ",\"mean_short_term\":%.2f", mean_lufs);
     }
+    json_db(m, sizeof(m), momentary_lufs);
+    json_db(i, sizeof(i), integrated_lufs(p));
+    json_db(tp, sizeof(tp), to_dbtp(p->run_peak));
     snprintf(out, size,
              "{\"direction\":\"%s\",\"momentary\":%s,\"integrated\":%s,\"true_peak_dbtp\":%s"
              "%s%s}",
-             p->run_dir == DIR_HIGH ? "high" : "low", json_db(m, sizeof(m), momentary_lufs),
-             json_db(i, sizeof(i), integrated_lufs(p)), json_db(tp, sizeof(tp),
-                                                                to_dbtp(p->run_peak)),
-             mean, eos ? ",\"closed_by\":\"eos\"" : "");
+             p->run_dir == DIR_HIGH ? "high" : "low", m, i, tp, mean,
+             eos ? ",\"closed_by\":\"eos\"" : "");
 }
 
 static int end_run(VqaDetectorContext *ctx, LoudnessPriv *p, double t, int eos)
