@@ -50,18 +50,18 @@ typedef struct AvRun {
     double onset_t;
     double last_t;           /* last time seen out of tolerance */
     double offset_ms;
-    double confidence;
+    double confidence, chance;
     int pairs, events;
 } AvRun;
 
 typedef struct AvInstant {
-    double t, offset_ms, confidence;
+    double t, offset_ms, confidence, chance;
     int pairs, events;
 } AvInstant;
 
 typedef struct AvSyncPriv {
     /* options */
-    double early_ms, late_ms, min_duration_s, min_confidence, window_s, search_ms;
+    double early_ms, late_ms, min_duration_s, min_confidence, max_chance, window_s, search_ms;
     int64_t min_pairs;
     double report_interval_s;
     int clock;
@@ -105,8 +105,8 @@ static void run_details(const AvRun *r, int tier, int eos, char *out, size_t siz
                  eos ? ",\"closed_by\":\"eos\"" : "");
     else
         snprintf(out, size, "{\"tier\":\"content\",\"confidence\":%.3f,\"pairs\":%d,"
-                 "\"events\":%d%s}", r->confidence, r->pairs, r->events,
-                 eos ? ",\"closed_by\":\"eos\"" : "");
+                 "\"events\":%d,\"chance\":%.2g%s}", r->confidence, r->pairs, r->events,
+                 r->chance, eos ? ",\"closed_by\":\"eos\"" : "");
 }
 
 static int run_end(VqaDetectorContext *ctx, AvSyncPriv *p, AvRun *r, int tier, double t,
@@ -172,9 +172,10 @@ static int release_instants(VqaDetectorContext *ctx, AvSyncPriv *p, int all)
     while (done < p->inst_count &&
            (p->instants[done].t <= horizon || p->inst_count - done >= AVSYNC_MAX_INSTANTS)) {
         const AvInstant *in = &p->instants[done++];
-        char details[128];
-        snprintf(details, sizeof(details), "{\"confidence\":%.3f,\"pairs\":%d,\"events\":%d}",
-                 in->confidence, in->pairs, in->events);
+        char details[160];
+        snprintf(details, sizeof(details),
+                 "{\"confidence\":%.3f,\"pairs\":%d,\"events\":%d,\"chance\":%.2g}",
+                 in->confidence, in->pairs, in->events, in->chance);
         int err = emit(ctx, p, AVSYNC_OFFSET_KIND, VQA_EVENT_INSTANT, in->t, in->offset_ms,
                        VQA_SEVERITY_INFO, details);
         if (err < 0 && ret == 0)
@@ -192,7 +193,7 @@ static void queue_instant(AvSyncPriv *p, double t, const AvEstimate *est)
     if (p->inst_count == AVSYNC_MAX_INSTANTS)
         return; /* release_instants lets the oldest out before this can happen */
     p->instants[p->inst_count++] = (AvInstant){ t, est->offset_s * 1000.0, est->confidence,
-                                                est->pairs, est->events };
+                                                est->chance, est->pairs, est->events };
     p->last_report_t = t;
 }
 
@@ -208,10 +209,16 @@ static int content_evaluate(VqaDetectorContext *ctx, AvSyncPriv *p, double t_now
         p->slow_video_logged = 1;
         return 0;
     }
-    double agree_s = frame_s > AVSYNC_MIN_AGREE_S ? frame_s : AVSYNC_MIN_AGREE_S;
+    const AvCriteria crit = {
+        .window_s = p->window_s,
+        .search_s = p->search_ms / 1000.0,
+        .agree_s = frame_s > AVSYNC_MIN_AGREE_S ? frame_s : AVSYNC_MIN_AGREE_S,
+        .min_pairs = (int)p->min_pairs,
+        .min_confidence = p->min_confidence,
+        .max_chance = p->max_chance,
+    };
     AvEstimate est;
-    av_estimate(&p->video, t_now, p->window_s, agree_s, (int)p->min_pairs, p->min_confidence,
-                &est);
+    av_estimate(&p->video, t_now, &crit, &est);
     if (!est.confident)
         return 0; /* not knowing is no reason to start or end anything */
     queue_instant(p, t_now, &est);
@@ -223,6 +230,7 @@ static int content_evaluate(VqaDetectorContext *ctx, AvSyncPriv *p, double t_now
     }
     r->offset_ms = offset_ms;
     r->confidence = est.confidence;
+    r->chance = est.chance;
     r->pairs = est.pairs;
     r->events = est.events;
     return run_out(ctx, p, r, TIER_CONTENT, est.first_agree_t, est.last_agree_t);
@@ -359,6 +367,9 @@ static const VqaOption avsync_options[] = {
       offsetof(AvSyncPriv, min_duration_s), 5.0, NULL, 0, 86400, 0, { NULL, NULL } },
     { "min_confidence", "share of visual events whose pair agrees with the estimate",
       "fraction", VQA_OPT_DOUBLE, offsetof(AvSyncPriv, min_confidence), 0.6, NULL, 0, 1, 0,
+      { NULL, NULL } },
+    { "max_chance", "an estimate counts when its pairs agree by chance at most this often",
+      "probability", VQA_OPT_DOUBLE, offsetof(AvSyncPriv, max_chance), 1e-3, NULL, 0, 1, 0,
       { NULL, NULL } },
     { "min_pairs", "agreeing audio-visual pairs an estimate needs", "pairs", VQA_OPT_INT,
       offsetof(AvSyncPriv, min_pairs), 4, NULL, 2, AV_MAX_VISUAL, 0, { NULL, NULL } },

@@ -50,6 +50,7 @@ typedef struct AvAudio {
 typedef struct AvVisual {
     double t;                /* the event frame's media time */
     double offset_s;         /* nearest audio onset minus t, when matched */
+    int nearby;              /* audio onsets within the search range */
     int matched;
     int mature;              /* all audio around it has been analysed */
 } AvVisual;
@@ -78,6 +79,7 @@ typedef struct AvEstimate {
     double confidence;       /* agreeing pairs / visual events in the window */
     int pairs;               /* agreeing pairs */
     int events;              /* visual events in the window */
+    double chance;           /* probability that as many pairs agree by chance */
     double first_agree_t;    /* earliest and latest visual event of an agreeing pair */
     double last_agree_t;
 } AvEstimate;
@@ -97,12 +99,18 @@ void av_video_free(AvVideo *v);
  */
 const AvVisual *av_mature_next(AvVideo *v, const AvAudio *a, double search_s, int all);
 
-/**
- * Estimate the offset over the mature visual events in (t_now - window_s, t_now].
- * Pairs agree when within `agree_s` of the median.
- */
-void av_estimate(const AvVideo *v, double t_now, double window_s, double agree_s,
-                 int min_pairs, double min_confidence, AvEstimate *out);
+/** What makes an estimate confident. */
+typedef struct AvCriteria {
+    double window_s;         /* visual events in (t_now - window_s, t_now] count */
+    double search_s;         /* the matching range either side */
+    double agree_s;          /* pairs agree when within this of the median */
+    int min_pairs;
+    double min_confidence;
+    double max_chance;
+} AvCriteria;
+
+/** Estimate the offset over the mature visual events of the window ending at t_now. */
+void av_estimate(const AvVideo *v, double t_now, const AvCriteria *crit, AvEstimate *out);
 
 /** @return the time of the first visual event after t, or `fallback`. */
 double av_visual_after(const AvVideo *v, double t, double fallback);

@@ -216,9 +216,13 @@ const AvVisual *av_mature_next(AvVideo *v, const AvAudio *a, double search_s, in
     if (!e || (!all && !(a->seen && a->end_t >= e->t + search_s)))
         return NULL;
     double best = INFINITY;
+    e->nearby = 0;
     for (size_t i = 0; i < a->on_count; i++) {
         double d = ring_onset(a, i) - e->t;
-        if (fabs(d) <= search_s && fabs(d) < fabs(best))
+        if (fabs(d) > search_s)
+            continue;
+        e->nearby++;
+        if (fabs(d) < fabs(best))
             best = d;
     }
     e->matched = isfinite(best);
@@ -233,15 +237,54 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-void av_estimate(const AvVideo *v, double t_now, double window_s, double agree_s,
-                 int min_pairs, double min_confidence, AvEstimate *out)
+/* P(X >= k) for X ~ Poisson(mean): the upper tail, summed from k up so that
+ * tiny probabilities keep their precision. */
+static double poisson_tail(double mean, int k)
+{
+    if (k <= 0)
+        return 1.0;
+    if (mean <= 0)
+        return 0.0;
+    double term = exp(-mean + k * log(mean) - lgamma(k + 1.0));
+    double sum = 0;
+    for (int j = k; j < k + 200 && term > sum * 1e-17; j++) {
+        sum += term;
+        term *= mean / (j + 1);
+    }
+    return sum < 1.0 ? sum : 1.0;
+}
+
+static int in_window(const AvVisual *e, double t_now, double window_s)
+{
+    return e->mature && e->t > t_now - window_s && e->t <= t_now;
+}
+
+/* How likely the agreement is by chance: each visual event with `nearby`
+ * onsets in the search range has one within agree_s of a given offset with
+ * probability ~ 1 - exp(-density * 2 agree_s); the agreeing count is then
+ * about Poisson, and the median could have settled on any of
+ * search_s / agree_s offsets. */
+static double chance_of(const AvVideo *v, double t_now, const AvCriteria *c, int pairs)
+{
+    double expected = 0;
+    for (size_t i = 0; i < v->ev_count; i++) {
+        const AvVisual *e = ring_visual_c(v, i);
+        if (in_window(e, t_now, c->window_s))
+            expected += 1.0 - exp(-e->nearby * c->agree_s / c->search_s);
+    }
+    double p = poisson_tail(expected, pairs) * (c->search_s / c->agree_s);
+    return p < 1.0 ? p : 1.0;
+}
+
+void av_estimate(const AvVideo *v, double t_now, const AvCriteria *c, AvEstimate *out)
 {
     double offsets[AV_MAX_VISUAL];
     int n = 0;
     memset(out, 0, sizeof(*out));
+    out->chance = 1.0;
     for (size_t i = 0; i < v->ev_count; i++) {
         const AvVisual *e = ring_visual_c(v, i);
-        if (!e->mature || e->t <= t_now - window_s || e->t > t_now)
+        if (!in_window(e, t_now, c->window_s))
             continue;
         out->events++;
         if (e->matched)
@@ -257,8 +300,8 @@ void av_estimate(const AvVideo *v, double t_now, double window_s, double agree_s
     out->last_agree_t = -INFINITY;
     for (size_t i = 0; i < v->ev_count; i++) {
         const AvVisual *e = ring_visual_c(v, i);
-        if (!e->mature || !e->matched || e->t <= t_now - window_s || e->t > t_now ||
-            fabs(e->offset_s - median) > agree_s)
+        if (!in_window(e, t_now, c->window_s) || !e->matched ||
+            fabs(e->offset_s - median) > c->agree_s)
             continue;
         sum += e->offset_s;
         out->pairs++;
@@ -271,7 +314,9 @@ void av_estimate(const AvVideo *v, double t_now, double window_s, double agree_s
      * frame, so the mean refines the frame-quantised median. */
     out->offset_s = sum / out->pairs;
     out->confidence = (double)out->pairs / out->events;
-    out->confident = out->pairs >= min_pairs && out->confidence >= min_confidence;
+    out->chance = chance_of(v, t_now, c, out->pairs);
+    out->confident = out->pairs >= c->min_pairs && out->confidence >= c->min_confidence &&
+                     out->chance <= c->max_chance;
 }
 
 double av_visual_after(const AvVideo *v, double t, double fallback)
