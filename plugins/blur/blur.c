@@ -219,8 +219,9 @@ static void update_baseline(BlurPriv *p, double log_s, double span_s, int blurre
     if (p->base_time_s < p->warmup_s && a < 1.0 / (double)p->base_frames)
         a = 1.0 / (double)p->base_frames; /* a plain mean until the norm is known */
     double step = log_s - p->log_base;
-    step = step > BLUR_MAX_LOG_STEP ? BLUR_MAX_LOG_STEP
-           : step < -BLUR_MAX_LOG_STEP ? -BLUR_MAX_LOG_STEP : step;
+    if (p->base_time_s >= p->warmup_s) /* a scene cut cannot drag a known norm */
+        step = step > BLUR_MAX_LOG_STEP ? BLUR_MAX_LOG_STEP
+               : step < -BLUR_MAX_LOG_STEP ? -BLUR_MAX_LOG_STEP : step;
     p->log_base += a * step;
     p->base_time_s += span_s;
 }
