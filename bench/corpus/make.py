@@ -395,7 +395,7 @@ def corrupt_h264(out):
 
 
 # --- the corpus ----------------------------------------------------------------
-# name: (maker, extension, has video, has audio, what it tests)
+# name: (maker, extension, what it tests); a .wav item has no video
 ITEMS = {
     'freeze_exact': (freeze_exact, 'mp4', 'exact repeat of one frame, 3-6 s'),
     'freeze_noisy': (freeze_noisy, 'mp4',
@@ -407,7 +407,8 @@ ITEMS = {
     'black_near': (black_near, 'mp4', 'luma 20 (limited range), 3-6 s'),
     'black_logo': (black_logo, 'mp4', 'black with a white corner bug (1.9 %), 3-6 s'),
     'black_dark_scene': (black_dark_scene, 'mp4', 'moving scene at luma 42-78: not black'),
-    'corrupt_h264': (corrupt_h264, 'ts', 'payload bytes overwritten in P-frames at 2.2, 4.6, 7.3 s'),
+    'corrupt_h264': (corrupt_h264, 'ts',
+                     'payload bytes overwritten in P-frames at 2.2, 4.6, 7.3 s'),
     'blur_boxblur': (blur_boxblur, 'mp4', 'boxblur=10 from 6 to 10 s'),
     'gap_ts': (stream_gap, 'ts', 'MPEG-TS, 1 s of both tracks missing at 5 s'),
     'silence_muted': (silence_muted, 'wav', 'digital zero, 3-7 s'),
@@ -444,7 +445,8 @@ def make_item(outdir, name):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('outdir')
-    ap.add_argument('--smoke', action='store_true', help='only the few easy items of the smoke test')
+    ap.add_argument('--smoke', action='store_true',
+                    help='only the few easy items of the smoke test')
     ap.add_argument('--only', help='comma-separated item names')
     ap.add_argument('--jobs', type=int, default=os.cpu_count() or 2)
     a = ap.parse_args()

@@ -74,8 +74,10 @@ echo "run.sh: FFmpeg's filters on the same items" >&2
 python3 "$here/peer.py" "$corpus" "$work/ffmpeg.jsonl" --kinds-out "$work/ffmpeg.kinds"
 
 {
-    echo "Measured $(date -u +%Y-%m-%d) on $(ffmpeg -hide_banner -version | awk 'NR == 1 { print "FFmpeg " $3 }'),"
-    echo "libvqa $("$vqa" --version | awk '{ print $2 }') ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown))."
+    ffmpeg_version=$(ffmpeg -hide_banner -version | awk 'NR == 1 { print $3 }')
+    commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    echo "Measured $(date -u +%Y-%m-%d) on FFmpeg $ffmpeg_version,"
+    echo "libvqa $("$vqa" --version | awk '{ print $2 }') ($commit)."
     echo
     python3 "$here/score.py" "$corpus" --details \
         --system "libvqa=$work/libvqa.jsonl@$work/libvqa.kinds" \
