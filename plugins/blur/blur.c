@@ -35,7 +35,9 @@
  * feed it only with the much longer relearn_time, so a real blur does not
  * become the norm while it lasts, but content that stays soft (a stream that
  * begins on sharp graphics and continues as film) stops being reported. An
- * inherently soft stream is its own norm and is never reported.
+ * inherently soft stream is its own norm and is never reported. A new
+ * picture size (another rendition) changes the scale of S: the norms then
+ * start again with a new warm-up, and an open run ends there.
  *
  * Not blur. A frame is left out (counted as not blurred, and not fed to the
  * sharpness norm) when it is dark (90% of its pixels at or below 10% of the
