@@ -44,6 +44,7 @@ typedef struct Clip {
     double clock_rate;         /* audio timestamps advance this much per second of samples */
     uint64_t random_seed;      /* nonzero: flashes and beeps at unrelated random times */
     int dense;                 /* with random_seed: 2 visual events and 3 onsets a second */
+    int video_every;           /* deliver only every n-th picture, as cost=light does */
     const char *args;          /* detector options */
 } Clip;
 
@@ -117,7 +118,8 @@ static void run_clip(Harness *h, const Clip *c)
             if (c->random_seed) /* one or two a second, never two frames in a row */
                 flash = frame % 2 == 1 && harness_rng_uniform(&rng) < (c->dense ? 4.0 : 2.0) / FPS;
             harness_picture_fill(&pic, flash ? 235 : 16);
-            assert_int_equal(harness_process(h, &pic.frame), 0);
+            if (c->video_every <= 1 || frame % c->video_every == FLASH_FRAME % c->video_every)
+                assert_int_equal(harness_process(h, &pic.frame), 0);
             frame++;
         } else {
             feed_audio_chunk(h, c, &a, pos);
@@ -246,8 +248,9 @@ static void test_offset_ends(void **state)
     harness_close(&h);
 }
 
-/* No beeps (silence, or a noise bed without onsets), or no flashes: nothing to
- * pair, nothing reported, no crash. */
+/* No beeps (silence, or a noise bed without onsets), no flashes, pictures
+ * 200 ms apart (the flash is delivered, but cannot be placed within a frame):
+ * nothing to pair, nothing reported, no crash. */
 static void test_nothing_to_pair(void **state)
 {
     (void)state;
@@ -256,11 +259,14 @@ static void test_nothing_to_pair(void **state)
         { .duration_s = 15, .offset_s = 0.2, .no_beeps = 1, .noise_dbfs = -20 },
         { .duration_s = 15, .offset_s = 0.2, .no_flashes = 1 },
         { .duration_s = 0.5, .offset_s = 0.2 },
+        { .duration_s = 15, .offset_s = 0.2, .video_every = 5 },
     };
     for (size_t i = 0; i < sizeof(clips) / sizeof(clips[0]); i++) {
         Harness h;
         run_clip(&h, &clips[i]);
         assert_no_event(&h);
+        if (clips[i].video_every)
+            assert_non_null(strstr(h.log, "no content estimate"));
         harness_close(&h);
     }
 }
@@ -281,30 +287,33 @@ static void test_unrelated_events(void **state)
     }
 }
 
-/* Audio timestamps running 0.5% fast against the samples: played gaplessly
- * the sound comes early, by 45 ms after 9 s; reported from there. */
+/* Audio timestamps running 0.5% slow against the samples: a player that
+ * follows them presents the sound early, by 45 ms once 9 s of samples have
+ * played; reported from there, by the clock tier. */
 static void test_clock_drift(void **state)
 {
     (void)state;
     Harness h;
-    Clip c = { .duration_s = 30, .no_beeps = 1, .no_flashes = 1, .clock_rate = 1.005 };
+    Clip c = { .duration_s = 30, .no_beeps = 1, .no_flashes = 1, .clock_rate = 0.995 };
     run_clip(&h, &c);
     const HarnessEvent *s = only_start(&h);
     assert_non_null(strstr(s->details, "\"tier\":\"clock\""));
-    /* error = 0.005 * t (media time): more than 45 ms from t = 9.045 s on */
-    assert_near(s->t, 0.045 / 0.005 * 1.005, 2 * CHUNK * 1.005 / RATE);
+    /* timestamp error = -0.005 * sample time: beyond 45 ms from sample time 9 s */
+    assert_near(s->t, 9.0 * 0.995, 2 * CHUNK * 0.995 / RATE);
     /* the value is the offset when confirmed, 5 s later */
     assert_true(s->value < -45 && s->value > -75);
     harness_close(&h);
 
-    /* Running slow: late, reported beyond 125 ms; and not at all with clock=off. */
-    Clip slow = { .duration_s = 40, .no_beeps = 1, .no_flashes = 1, .clock_rate = 0.995 };
-    run_clip(&h, &slow);
+    /* Running fast: late, reported beyond 125 ms (sample time 25 s); and not at
+     * all with clock=off. */
+    Clip fast = { .duration_s = 40, .no_beeps = 1, .no_flashes = 1, .clock_rate = 1.005 };
+    run_clip(&h, &fast);
     s = only_start(&h);
+    assert_near(s->t, 25.0 * 1.005, 2 * CHUNK * 1.005 / RATE);
     assert_true(s->value > 125 && s->value < 160);
     harness_close(&h);
-    slow.args = "clock=off";
-    run_clip(&h, &slow);
+    fast.args = "clock=off";
+    run_clip(&h, &fast);
     assert_no_event(&h);
     harness_close(&h);
 }
@@ -442,6 +451,31 @@ static void test_encoded_clips(void **state)
     }
 }
 
+/* The in-sync clip remuxed with its audio timestamps running 1% fast
+ * (asetpts, PCM in Matroska): the clock tier finds the audio late from
+ * the point where the timestamps are 125 ms ahead of the samples. */
+static void test_encoded_clock_drift(void **state)
+{
+    (void)state;
+    char *clip = make_clip("avsync-clock.mp4", 0, 0);
+    char *path = media_path("avsync-clock.mkv");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "-i %s -c:v copy -af asetpts=PTS*1.01 -c:a pcm_s16le %s", clip,
+             path);
+    assert_int_equal(media_ffmpeg(cmd), 0);
+    Found f;
+    scan(path, &f);
+    fprintf(stderr, "avsync: clock drift 1%%: start %.3f s value %.1f ms %s\n", f.start_t,
+            f.start_value, f.details);
+    assert_int_equal(f.starts, 1);
+    assert_non_null(strstr(f.details, "\"tier\":\"clock\""));
+    /* 125 ms ahead at 12.5 s of samples, stamped 12.625 s; buffers are 1024 samples */
+    assert_near(f.start_t, 12.625, 1024.0 / 48000 + 0.005);
+    assert_true(f.start_value > 125);
+    free(clip);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_clock_drift),
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test(test_encoded_clips),
+        cmocka_unit_test(test_encoded_clock_drift),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,19 +8,21 @@
  * tiers report through the same kind, with details.tier saying which:
  *
  *  - clock: the audio timestamps against the samples actually delivered.
- *    Played back gaplessly, a sample is heard at first_t + n / rate; when the
- *    timestamps run ahead of that (samples lost, an encoder clock running
- *    fast) the sound comes early, when they lag it comes late. Steps over
- *    0.2 s are the host's stream.gap and restart the reference.
+ *    Sample n was captured at first_t + n / rate; a timestamp ahead of that
+ *    (an encoder or capture clock running fast) makes a player that follows
+ *    the timestamps present the sound late by the difference, behind makes
+ *    it early. Steps over 0.2 s are the host's stream.gap and restart the
+ *    reference; small ones add up.
  *  - content: visual events (flash, cut) paired with the nearest audio onset
  *    within `search`; over the last `window` seconds the median pair offset,
  *    refined by the mean of the pairs within one frame of it, is the
  *    estimate; it counts only with min_pairs agreeing pairs making up
  *    min_confidence of the visual events.
  *
- * A defect starts back-dated to the first agreeing pair (content) or the
- * first out-of-tolerance buffer (clock), and ends at the first visual event
- * after the last agreeing pair, or the first in-tolerance buffer. An estimate
+ * A defect starts back-dated to the first of the agreeing pairs that are each
+ * out of tolerance (content) or the first out-of-tolerance buffer (clock),
+ * and ends at the first visual event after the last agreeing pair, or the
+ * first in-tolerance buffer. An estimate
  * without confidence changes nothing.
  */
 #include <math.h>
@@ -40,7 +42,8 @@
 #define AVSYNC_MAX_FRAME_S 0.1
 /* Pairs agree within one frame, but never tighter than this. */
 #define AVSYNC_MIN_AGREE_S 0.02
-#define AVSYNC_MAX_INSTANTS 64
+/* Reports wait up to a window: 120 s at one per 0.5 s. */
+#define AVSYNC_MAX_INSTANTS 256
 
 enum { TIER_NONE = 0, TIER_CONTENT = 1, TIER_CLOCK = 2 };
 
@@ -83,10 +86,13 @@ typedef struct AvSyncPriv {
     double last_report_t;
 
     double last_emit_t;
+    double last_eval_t;      /* the latest content estimate */
     double end_t;
     int slow_video_logged;
 } AvSyncPriv;
 
+
+static int release_instants(VqaDetectorContext *ctx, AvSyncPriv *p, double horizon);
 
 /* Events of one detector go out in time order; a late back-dating is clamped. */
 static int emit(VqaDetectorContext *ctx, AvSyncPriv *p, const char *kind, VqaEventState state,
@@ -101,8 +107,7 @@ static int emit(VqaDetectorContext *ctx, AvSyncPriv *p, const char *kind, VqaEve
 static void run_details(const AvRun *r, int tier, int eos, char *out, size_t size)
 {
     if (tier == TIER_CLOCK)
-        snprintf(out, size, "{\"tier\":\"clock\",\"clock_error_ms\":%.1f%s}", -r->offset_ms,
-                 eos ? ",\"closed_by\":\"eos\"" : "");
+        snprintf(out, size, "{\"tier\":\"clock\"%s}", eos ? ",\"closed_by\":\"eos\"" : "");
     else
         snprintf(out, size, "{\"tier\":\"content\",\"confidence\":%.3f,\"pairs\":%d,"
                  "\"events\":%d,\"chance\":%.2g%s}", r->confidence, r->pairs, r->events,
@@ -116,8 +121,11 @@ static int run_end(VqaDetectorContext *ctx, AvSyncPriv *p, AvRun *r, int tier, d
     if (r->active) {
         char details[160];
         run_details(r, tier, eos, details, sizeof(details));
-        ret = emit(ctx, p, AVSYNC_KIND, VQA_EVENT_END, t, r->offset_ms, VQA_SEVERITY_WARNING,
-                   details);
+        ret = release_instants(ctx, p, t);
+        int err = emit(ctx, p, AVSYNC_KIND, VQA_EVENT_END, t, r->offset_ms,
+                       VQA_SEVERITY_WARNING, details);
+        if (ret == 0)
+            ret = err;
         p->open_tier = TIER_NONE;
     }
     r->in_run = 0;
@@ -143,6 +151,9 @@ static int run_out(VqaDetectorContext *ctx, AvSyncPriv *p, AvRun *r, int tier, d
     run_details(r, tier, 0, details, sizeof(details));
     r->active = 1;
     p->open_tier = tier;
+    int ret = release_instants(ctx, p, r->onset_t); /* the reports before it go first */
+    if (ret < 0)
+        return ret;
     return emit(ctx, p, AVSYNC_KIND, VQA_EVENT_START, r->onset_t, r->offset_ms,
                 VQA_SEVERITY_WARNING, details);
 }
@@ -154,20 +165,26 @@ static int out_of_tolerance(const AvSyncPriv *p, double offset_ms)
 
 /* ---- x-avsync.offset reports ------------------------------------------ */
 
-/* Reports before this time can go out: no START or END will come before it. */
+/* Reports before this time can go out: no START or END will come before it.
+ * A content START goes back at most to the oldest pair of the window. */
 static double report_horizon(const AvSyncPriv *p)
 {
-    double h = INFINITY;
-    if (p->content.in_run)
-        h = p->content.active ? p->content.last_t : p->content.onset_t;
+    double h = p->last_eval_t - p->window_s;
+    const AvRun *c = &p->content;
+    if (c->in_run) {
+        /* an open one ends at the first visual event after its last agreeing pair */
+        double limit = c->active ? c->last_t : c->onset_t;
+        if (limit < h)
+            h = limit;
+    }
     if (p->clock_run.in_run && !p->clock_run.active && p->clock_run.onset_t < h)
         h = p->clock_run.onset_t;
     return h;
 }
 
-static int release_instants(VqaDetectorContext *ctx, AvSyncPriv *p, int all)
+/* Emit the queued reports up to horizon (all while the queue is full). */
+static int release_instants(VqaDetectorContext *ctx, AvSyncPriv *p, double horizon)
 {
-    double horizon = all ? INFINITY : report_horizon(p);
     int done = 0, ret = 0;
     while (done < p->inst_count &&
            (p->instants[done].t <= horizon || p->inst_count - done >= AVSYNC_MAX_INSTANTS)) {
@@ -202,13 +219,8 @@ static void queue_instant(AvSyncPriv *p, double t, const AvEstimate *est)
 static int content_evaluate(VqaDetectorContext *ctx, AvSyncPriv *p, double t_now)
 {
     double frame_s = p->video.frame_s > 0 ? p->video.frame_s : 0.04;
-    if (frame_s > AVSYNC_MAX_FRAME_S) {
-        if (!p->slow_video_logged)
-            vqa_detector_log(ctx, VQA_LOG_WARNING, "avsync: pictures %.0f ms apart cannot "
-                             "place a visual event; content tier off", frame_s * 1000.0);
-        p->slow_video_logged = 1;
-        return 0;
-    }
+    if (frame_s > AVSYNC_MAX_FRAME_S)
+        return 0; /* see warn_slow_video */
     const AvCriteria crit = {
         .window_s = p->window_s,
         .search_s = p->search_ms / 1000.0,
@@ -216,9 +228,12 @@ static int content_evaluate(VqaDetectorContext *ctx, AvSyncPriv *p, double t_now
         .min_pairs = (int)p->min_pairs,
         .min_confidence = p->min_confidence,
         .max_chance = p->max_chance,
+        .early_s = p->early_ms / 1000.0,
+        .late_s = p->late_ms / 1000.0,
     };
     AvEstimate est;
     av_estimate(&p->video, t_now, &crit, &est);
+    p->last_eval_t = t_now;
     if (!est.confident)
         return 0; /* not knowing is no reason to start or end anything */
     queue_instant(p, t_now, &est);
@@ -233,7 +248,8 @@ static int content_evaluate(VqaDetectorContext *ctx, AvSyncPriv *p, double t_now
     r->chance = est.chance;
     r->pairs = est.pairs;
     r->events = est.events;
-    return run_out(ctx, p, r, TIER_CONTENT, est.first_agree_t, est.last_agree_t);
+    double onset_t = isfinite(est.first_out_t) ? est.first_out_t : est.last_agree_t;
+    return run_out(ctx, p, r, TIER_CONTENT, onset_t, est.last_agree_t);
 }
 
 /* Pair every visual event whose audio has been analysed, estimating at each. */
@@ -251,6 +267,16 @@ static int content_step(VqaDetectorContext *ctx, AvSyncPriv *p, int all)
     if (isfinite(t_now))
         av_prune(&p->video, &p->audio, p->window_s, search_s, t_now);
     return 0;
+}
+
+/* Subsampled pictures (cost=light) cannot place a flash within a frame. */
+static void warn_slow_video(VqaDetectorContext *ctx, AvSyncPriv *p)
+{
+    if (p->video.frame_s <= AVSYNC_MAX_FRAME_S || p->slow_video_logged)
+        return;
+    vqa_detector_log(ctx, VQA_LOG_WARNING, "avsync: pictures %.0f ms apart cannot place a "
+                     "visual event; no content estimate while so", p->video.frame_s * 1000.0);
+    p->slow_video_logged = 1;
 }
 
 /* ---- clock tier -------------------------------------------------------- */
@@ -274,7 +300,7 @@ static int clock_step(VqaDetectorContext *ctx, AvSyncPriv *p, const VqaFrame *f)
     p->clk_samples += f->nb_samples;
     p->clk_next_t = f->t + dur_s;
     AvRun *r = &p->clock_run;
-    double offset_ms = -error_s * 1000.0; /* stamps ahead of the samples: heard early */
+    double offset_ms = error_s * 1000.0; /* stamps ahead of the samples: presented late */
     if (ret < 0 || !p->clock)
         return ret;
     if (!out_of_tolerance(p, offset_ms))
@@ -305,6 +331,7 @@ static int avsync_init(VqaDetectorContext *ctx)
     p->video.jump = p->video_jump;
     p->video.rise = p->video_rise;
     p->last_emit_t = -INFINITY;
+    p->last_eval_t = -INFINITY;
     p->last_report_t = -INFINITY;
     return 0;
 }
@@ -319,6 +346,7 @@ static int avsync_process(VqaDetectorContext *ctx, const VqaFrame *f)
     if (f->type == VQA_MEDIA_VIDEO) {
         err = av_video_feed(&p->video, f);
         end_t = p->video.end_t;
+        warn_slow_video(ctx, p);
     } else {
         if (f->nb_samples == 0)
             return 0;
@@ -331,7 +359,7 @@ static int avsync_process(VqaDetectorContext *ctx, const VqaFrame *f)
         p->end_t = end_t;
     if (err == 0)
         err = content_step(ctx, p, 0);
-    int ret = release_instants(ctx, p, 0);
+    int ret = release_instants(ctx, p, report_horizon(p));
     return err < 0 ? err : ret;
 }
 
@@ -339,7 +367,7 @@ static int avsync_flush(VqaDetectorContext *ctx)
 {
     AvSyncPriv *p = ctx->priv;
     int err = content_step(ctx, p, 1);
-    int ret = release_instants(ctx, p, 1);
+    int ret = release_instants(ctx, p, INFINITY);
     AvRun *open = p->open_tier == TIER_CLOCK ? &p->clock_run : &p->content;
     int end = run_end(ctx, p, open, p->open_tier, p->end_t, 1);
     p->content.in_run = 0;

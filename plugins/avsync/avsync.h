@@ -80,8 +80,8 @@ typedef struct AvEstimate {
     int pairs;               /* agreeing pairs */
     int events;              /* visual events in the window */
     double chance;           /* probability that as many pairs agree by chance */
-    double first_agree_t;    /* earliest and latest visual event of an agreeing pair */
-    double last_agree_t;
+    double last_agree_t;     /* latest visual event of an agreeing pair */
+    double first_out_t;      /* agreeing pairs from here on are each out of tolerance */
 } AvEstimate;
 
 /** Analyse one audio buffer (any channel count, FLTP). @return 0 or VQA_ERR(ENOMEM). */
@@ -107,6 +107,7 @@ typedef struct AvCriteria {
     int min_pairs;
     double min_confidence;
     double max_chance;
+    double early_s, late_s;  /* the tolerance, for first_out_t */
 } AvCriteria;
 
 /** Estimate the offset over the mature visual events of the window ending at t_now. */

@@ -177,10 +177,11 @@ static int keep_picture(AvVideo *v, const VqaFrame *f)
 int av_video_feed(AvVideo *v, const VqaFrame *f)
 {
     double diff = picture_difference(v, f);
-    if (f->duration > 0)
-        v->frame_s = f->duration;
-    else if (v->seen && f->t > v->last_t)
+    /* The interval between the pictures delivered, which may be subsampled. */
+    if (v->seen && f->t > v->last_t)
         v->frame_s = f->t - v->last_t;
+    else if (f->duration > 0)
+        v->frame_s = f->duration;
     if (diff < 0) {
         v->history_count = 0; /* first picture or a new size: no history to compare with */
     } else {
@@ -296,8 +297,8 @@ void av_estimate(const AvVideo *v, double t_now, const AvCriteria *c, AvEstimate
     /* The lower middle: with two camps of equal size, one of them, not a mix. */
     double median = offsets[(n - 1) / 2];
     double sum = 0;
-    out->first_agree_t = INFINITY;
     out->last_agree_t = -INFINITY;
+    out->first_out_t = INFINITY;
     for (size_t i = 0; i < v->ev_count; i++) {
         const AvVisual *e = ring_visual_c(v, i);
         if (!in_window(e, t_now, c->window_s) || !e->matched ||
@@ -305,10 +306,13 @@ void av_estimate(const AvVideo *v, double t_now, const AvCriteria *c, AvEstimate
             continue;
         sum += e->offset_s;
         out->pairs++;
-        if (e->t < out->first_agree_t)
-            out->first_agree_t = e->t;
-        if (e->t > out->last_agree_t)
-            out->last_agree_t = e->t;
+        out->last_agree_t = e->t; /* the ring is in time order */
+        /* A drifting offset agrees with itself long before it leaves the
+         * tolerance: the defect starts where the pairs themselves are out. */
+        if (e->offset_s >= -c->early_s && e->offset_s <= c->late_s)
+            out->first_out_t = INFINITY;
+        else if (!isfinite(out->first_out_t))
+            out->first_out_t = e->t;
     }
     /* The mean of the agreeing pairs: visual events fall anywhere within a
      * frame, so the mean refines the frame-quantised median. */
