@@ -180,7 +180,8 @@ static void fan_out(VqaStream *s, VqaFormatGroup *g, VqaFrame *out, const int *w
     for (size_t i = 0; i < g->nb_subs; i++) {
         if (!wants[i])
             continue;
-        g->subs[i]->last_delivered_t = out->t;
+        if (out->type == VQA_MEDIA_VIDEO) /* the analysis rate limits pictures only */
+            g->subs[i]->last_delivered_t = out->t;
         vqa_detector_enqueue_locked(g->subs[i], vqa_frame_ref(out), s->settings.live);
     }
     pthread_mutex_unlock(&s->lock);

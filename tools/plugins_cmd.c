@@ -50,14 +50,14 @@ static void text_option(FILE *f, const VqaOption *o, int name_width)
     fprintf(f, "\n        %s\n", o->help ? o->help : "");
 }
 
-static void text_input(FILE *f, const VqaInputSpec *in)
+static void text_input(FILE *f, const char *label, const VqaInputSpec *in)
 {
     if (in->type == VQA_MEDIA_VIDEO) {
-        fprintf(f, "    input: video %s", vqa_pixel_format_name(in->pix_fmt));
+        fprintf(f, "    %s: video %s", label, vqa_pixel_format_name(in->pix_fmt));
         if (in->max_width > 0 || in->max_height > 0)
             fprintf(f, ", at most %dx%d", in->max_width, in->max_height);
     } else {
-        fprintf(f, "    input: audio %s", vqa_sample_format_name(in->sample_fmt));
+        fprintf(f, "    %s: audio %s", label, vqa_sample_format_name(in->sample_fmt));
         if (in->sample_rate > 0)
             fprintf(f, ", %d Hz", in->sample_rate);
         if (in->channels > 0)
@@ -75,7 +75,9 @@ static void text_detector(FILE *f, const VqaDetectorClass *d)
     for (const char *const *k = d->kinds; k && *k; k++)
         fprintf(f, " %s", *k);
     fputc('\n', f);
-    text_input(f, &d->input);
+    text_input(f, "input", &d->input);
+    if (d->input2.type != VQA_MEDIA_NONE)
+        text_input(f, "input2", &d->input2);
     int name_width = 0;
     for (const VqaOption *o = d->options; o && o->name; o++) {
         if ((int)strlen(o->name) > name_width)
@@ -143,9 +145,9 @@ static void json_option(JsonWriter *w, const VqaOption *o)
     json_end_object(w);
 }
 
-static void json_input(JsonWriter *w, const VqaInputSpec *in)
+static void json_input(JsonWriter *w, const char *key, const VqaInputSpec *in)
 {
-    json_begin_object(w, "input");
+    json_begin_object(w, key);
     if (in->type == VQA_MEDIA_VIDEO) {
         json_str(w, "type", "video");
         json_str(w, "pix_fmt", vqa_pixel_format_name(in->pix_fmt));
@@ -171,7 +173,9 @@ static void json_detector(JsonWriter *w, const VqaDetectorClass *d)
         json_str(w, NULL, *k);
     json_end_array(w);
     json_bool(w, "temporal", d->flags & VQA_DETECTOR_TEMPORAL);
-    json_input(w, &d->input);
+    json_input(w, "input", &d->input);
+    if (d->input2.type != VQA_MEDIA_NONE)
+        json_input(w, "input2", &d->input2);
     json_begin_array(w, "options");
     for (const VqaOption *o = d->options; o && o->name; o++)
         json_option(w, o);
