@@ -28,7 +28,11 @@ typedef enum Look {
     LOOK_BLACK,       /* luma 16 */
     LOOK_SMALL,       /* a frozen picture of another size */
     LOOK_BRIGHTER,    /* the frozen picture 8 levels brighter everywhere */
+    LOOK_REFRESHED,   /* frozen, re-encoded anew on each key frame (every 12th) */
+    LOOK_REFRESHED_NOKEY, /* the same changes, on frames not marked as key frames */
 } Look;
+
+#define GOP 12
 
 typedef struct Segment {
     Look look;
@@ -59,6 +63,21 @@ static void draw(HarnessPicture *pic, Look look, int64_t i, HarnessRng *rng)
     case LOOK_BLACK:
         harness_picture_fill(pic, 16);
         break;
+    case LOOK_REFRESHED:
+    case LOOK_REFRESHED_NOKEY: {
+        /* Each key frame re-quantises the still: detail (the left strip) moves by up
+         * to 20 levels, the rest by a level; the frames after it repeat it. */
+        harness_picture_pattern(pic, 1000);
+        int version = (int)(i / GOP);
+        for (int y = 0; y < pic->height; y++)
+            for (int x = 0; x < pic->width; x++) {
+                int swing = x < 32 ? 20 : 1;
+                int d = (x * 7 + y * 13 + version * 31) % (2 * swing + 1) - swing;
+                uint8_t *px = &pic->pixels[y * pic->stride + x];
+                *px = (uint8_t)(*px + d < 16 ? 16 : *px + d > 235 ? 235 : *px + d);
+            }
+        break;
+    }
     case LOOK_BRIGHTER:
         harness_picture_pattern(pic, 1000);
         for (int y = 0; y < pic->height; y++)
@@ -87,6 +106,8 @@ static void run(Harness *h, const char *args, const Segment *segs, size_t nsegs)
             HarnessPicture *pic = segs[s].look == LOOK_SMALL ? &small : &big;
             draw(pic, segs[s].look, i, &rng);
             harness_picture_time(pic, i, FPS);
+            int key = i % GOP == 0 && segs[s].look != LOOK_REFRESHED_NOKEY;
+            pic->frame.flags = key ? VQA_FRAME_KEY : 0;
             assert_int_equal(harness_process(h, &pic->frame), 0);
         }
     }
@@ -123,6 +144,36 @@ static void test_exact_repeat(void **state)
     assert_near(e->value, 0.0, 1e-9);
     assert_non_null(strstr(e->details, "\"frames\":75"));
     assert_null(strstr(e->details, "closed_by"));
+    harness_close(&h);
+}
+
+/* A low-bit-rate encoder redraws a still on every key frame: still a freeze. */
+static void test_key_frame_refresh_is_still_a_freeze(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_MOVING, 3.0 }, { LOOK_REFRESHED, 7.0 },
+                             { LOOK_MOVING, 9.0 } };
+    run(&h, NULL, segs, 3);
+    assert_one_freeze(&h, 3.0, 7.0);
+    const HarnessEvent *e = harness_find(&h, KIND, VQA_EVENT_END, 0);
+    assert_null(strstr(e->details, "\"refreshes\":0"));
+    harness_close(&h);
+    /* With refreshes not allowed, every redraw breaks it up. */
+    run(&h, "refresh=0", segs, 3);
+    assert_int_equal(harness_count(&h, KIND, VQA_EVENT_START), 0);
+    harness_close(&h);
+}
+
+/* The same visible changes on ordinary frames are changes: no freeze. */
+static void test_refresh_needs_a_key_frame(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_MOVING, 3.0 }, { LOOK_REFRESHED_NOKEY, 7.0 },
+                             { LOOK_MOVING, 9.0 } };
+    run(&h, NULL, segs, 3);
+    assert_int_equal(harness_count(&h, KIND, VQA_EVENT_START), 0);
     harness_close(&h);
 }
 
@@ -252,6 +303,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_repeat),
+        cmocka_unit_test(test_key_frame_refresh_is_still_a_freeze),
+        cmocka_unit_test(test_refresh_needs_a_key_frame),
         cmocka_unit_test(test_noisy_freeze),
         cmocka_unit_test(test_moving_box_is_not_freeze),
         cmocka_unit_test(test_short_freeze_not_reported),

@@ -13,6 +13,19 @@
  * running mean over frames already judged frozen; the lift is capped so a
  * global change can never pass for noise.
  *
+ * An encoder refreshing a still picture (a key frame re-quantising it, the
+ * classic false "unfreeze" at low bit rates) changes it once, a little
+ * everywhere and more in detailed tiles, and then repeats the new version.
+ * So a key frame whose change is small in the median tile and moderate in the
+ * worst (below `refresh`) is held as a pending reference: if the next frame
+ * matches it, the freeze goes on from it; if not, the freeze ended at the key
+ * frame. A ticker or real motion changes every frame and never confirms.
+ * Right after motion stops an encoder also refines the still over a few
+ * frames, and keeps touching it up by a level or two later on: such small
+ * changes (within `settle` seconds of the onset, or never above twice the
+ * noise) move the reference to the new version but keep the onset, so the
+ * freeze is dated from when the picture really stopped.
+ *
  * A black picture is the black detector's business: a black reference never
  * starts a candidate.
  */
@@ -41,13 +54,21 @@ typedef struct FreezePriv {
     double noise;          /* luma levels */
     int64_t tile_px;
     double error_after_s;  /* END severity becomes error past this; 0 = never */
+    double refresh;        /* largest tile change a key-frame refresh may make; 0 = off */
+    double settle_s;       /* how long after the onset refinements keep it */
 
     /* reference picture: the first frame of the candidate (a private copy) */
     uint8_t *ref;
     size_t ref_cap;
     int width, height;
     int have_ref;
-    double ref_t;
+    double ref_t;          /* onset of the candidate: its START time */
+
+    /* a key frame that may be the encoder refreshing the still (a private copy) */
+    uint8_t *pending;
+    int have_pending;
+    double pending_t;
+    int64_t refreshes;
 
     /* per-tile scratch */
     uint32_t *tile_sum;
@@ -92,9 +113,13 @@ static int alloc_for_size(FreezePriv *p, int width, int height)
     size_t need = (size_t)width * height;
     if (need > p->ref_cap) {
         uint8_t *r = realloc(p->ref, need);
-        if (!r)
+        if (r)
+            p->ref = r;
+        uint8_t *q = realloc(p->pending, need);
+        if (q)
+            p->pending = q;
+        if (!r || !q)
             return VQA_ERR(ENOMEM);
-        p->ref = r;
         p->ref_cap = need;
     }
     int tile = (int)p->tile_px;
@@ -117,20 +142,27 @@ static int alloc_for_size(FreezePriv *p, int width, int height)
     return 0;
 }
 
-static void take_reference(FreezePriv *p, const VqaFrame *f)
+static void copy_picture(uint8_t *dst, const VqaFrame *f)
 {
     for (int y = 0; y < f->height; y++)
-        memcpy(p->ref + (size_t)y * f->width, f->data[0] + y * f->linesize[0],
-               (size_t)f->width);
+        memcpy(dst + (size_t)y * f->width, f->data[0] + y * f->linesize[0], (size_t)f->width);
+}
+
+static void take_reference(FreezePriv *p, const VqaFrame *f)
+{
+    copy_picture(p->ref, f);
     p->have_ref = 1;
+    p->have_pending = 0;
+    p->refreshes = 0;
     p->ref_t = f->t;
     p->frames = 1;
     p->sum_mad = 0;
     p->max_tile_diff = 0;
 }
 
-/* Per-tile MAD of f against the reference; returns the whole-frame MAD. */
-static double tile_diff(FreezePriv *p, const VqaFrame *f, double *max_tile)
+/* Per-tile MAD of f against ref (a width x height copy); returns the whole-frame MAD. */
+static double tile_diff(FreezePriv *p, const uint8_t *ref_pic, const VqaFrame *f,
+                        double *max_tile)
 {
     const int tile = (int)p->tile_px;
     const size_t tiles = (size_t)p->tiles_x * p->tiles_y;
@@ -138,7 +170,7 @@ static double tile_diff(FreezePriv *p, const VqaFrame *f, double *max_tile)
     uint64_t total = 0;
     for (int y = 0; y < f->height; y++) {
         const uint8_t *cur = f->data[0] + y * f->linesize[0];
-        const uint8_t *ref = p->ref + (size_t)y * f->width;
+        const uint8_t *ref = ref_pic + (size_t)y * f->width;
         uint32_t *sums = p->tile_sum + (size_t)(y / tile) * p->tiles_x;
         for (int x0 = 0, tx = 0; x0 < f->width; x0 += tile, tx++) {
             int x1 = x0 + tile < f->width ? x0 + tile : f->width;
@@ -182,17 +214,25 @@ static double median_tile_mad(FreezePriv *p)
  * median tile MAD measures it; a ticker lifts a few tiles and leaves the
  * median alone. The lift is capped so a global change still counts.
  */
-static int matches_reference(FreezePriv *p, const VqaFrame *f, double *mad, double *max_tile)
+enum { DIFFERENT, SAME, REFRESHED, REFINED };
+
+static int compare(FreezePriv *p, const uint8_t *ref, const VqaFrame *f, double *mad,
+                   double *max_tile)
 {
-    *mad = tile_diff(p, f, max_tile);
+    *mad = tile_diff(p, ref, f, max_tile);
     if (*max_tile <= p->noise)
-        return 1;
+        return SAME;
     double median = median_tile_mad(p);
     double floor = median > p->noise_floor ? median : p->noise_floor;
     double cap = FREEZE_FLOOR_CAP * p->noise;
     if (floor > cap)
         floor = cap;
-    return *max_tile <= p->noise + floor;
+    if (*max_tile <= p->noise + floor)
+        return SAME;
+    /* A refresh re-quantises the whole still: small in the median tile, bounded in the worst. */
+    if (p->refresh <= 0 || median > p->noise + floor || *max_tile > p->refresh)
+        return DIFFERENT;
+    return (f->flags & VQA_FRAME_KEY) ? REFRESHED : REFINED;
 }
 
 static void update_noise_floor(FreezePriv *p, double mad)
@@ -211,9 +251,11 @@ static double mean_mad(const FreezePriv *p)
 
 static int emit_end(VqaDetectorContext *ctx, FreezePriv *p, double t, int eos)
 {
-    char details[160];
-    snprintf(details, sizeof(details), "{\"frames\":%lld,\"max_tile_diff\":%.3f%s}",
-             (long long)p->frames, p->max_tile_diff, eos ? ",\"closed_by\":\"eos\"" : "");
+    char details[192];
+    snprintf(details, sizeof(details),
+             "{\"frames\":%lld,\"max_tile_diff\":%.3f,\"refreshes\":%lld%s}",
+             (long long)p->frames, p->max_tile_diff, (long long)p->refreshes,
+             eos ? ",\"closed_by\":\"eos\"" : "");
     VqaSeverity sev = p->error_after_s > 0 && t - p->ref_t > p->error_after_s
                           ? VQA_SEVERITY_ERROR : VQA_SEVERITY_WARNING;
     p->active = 0;
@@ -225,6 +267,7 @@ static int drop_candidate(VqaDetectorContext *ctx, FreezePriv *p, double t)
 {
     int ret = p->active ? emit_end(ctx, p, t, 0) : 0;
     p->have_ref = 0;
+    p->have_pending = 0;
     p->frames = 0;
     return ret;
 }
@@ -249,6 +292,18 @@ static int confirm_if_long(VqaDetectorContext *ctx, FreezePriv *p, double end_t)
     p->active = 1;
     return vqa_detector_emit(ctx, FREEZE_KIND, VQA_EVENT_START, p->ref_t, mean_mad(p),
                              VQA_SEVERITY_WARNING, details);
+}
+
+/* f matched the reference (or confirmed a refresh): the candidate grows. */
+static int account_unchanged(VqaDetectorContext *ctx, FreezePriv *p, double mad,
+                             double max_tile)
+{
+    p->frames++;
+    p->sum_mad += mad;
+    if (max_tile > p->max_tile_diff)
+        p->max_tile_diff = max_tile;
+    update_noise_floor(p, mad);
+    return confirm_if_long(ctx, p, p->end_t);
 }
 
 static int freeze_process(VqaDetectorContext *ctx, const VqaFrame *f)
@@ -276,25 +331,58 @@ static int freeze_process(VqaDetectorContext *ctx, const VqaFrame *f)
         return ret;
     }
     double mad, max_tile;
-    if (!matches_reference(p, f, &mad, &max_tile)) {
+    if (p->have_pending) {
+        /* The key frame before this one changed the still: was it a refresh? */
+        p->have_pending = 0;
+        if (compare(p, p->pending, f, &mad, &max_tile) == SAME) {
+            uint8_t *swap = p->ref;
+            p->ref = p->pending;
+            p->pending = swap;
+            p->refreshes++;
+            p->frames++; /* the refresh frame itself */
+            return account_unchanged(ctx, p, mad, max_tile);
+        }
+        ret = drop_candidate(ctx, p, p->pending_t);
+        if (!is_black(f))
+            take_reference(p, f);
+        return ret;
+    }
+    int verdict = compare(p, p->ref, f, &mad, &max_tile);
+    if (verdict == REFRESHED) {
+        copy_picture(p->pending, f);
+        p->have_pending = 1;
+        p->pending_t = f->t;
+        return ret;
+    }
+    /* Refinements keep the candidate while the encoder settles the picture, and
+     * later when no tile moves by more than twice the noise (still invisible). */
+    int keeps_onset = f->t - p->ref_t <= p->settle_s + FREEZE_EPS_S ||
+                      max_tile <= FREEZE_FLOOR_CAP * p->noise;
+    if (verdict == REFINED && keeps_onset && !is_black(f)) {
+        double onset_t = p->ref_t;
+        int64_t frames = p->frames + 1, refreshes = p->refreshes + 1;
+        take_reference(p, f);
+        p->ref_t = onset_t;
+        p->frames = frames;
+        p->refreshes = refreshes;
+        return confirm_if_long(ctx, p, p->end_t);
+    }
+    if (verdict != SAME) {
         ret = drop_candidate(ctx, p, f->t);
         if (!is_black(f))
             take_reference(p, f);
         return ret;
     }
-    p->frames++;
-    p->sum_mad += mad;
-    if (max_tile > p->max_tile_diff)
-        p->max_tile_diff = max_tile;
-    update_noise_floor(p, mad);
-    return confirm_if_long(ctx, p, p->end_t);
+    return account_unchanged(ctx, p, mad, max_tile);
 }
 
+/* A pending refresh at the end leaves the freeze open: it ends with the input. */
 static int freeze_flush(VqaDetectorContext *ctx)
 {
     FreezePriv *p = ctx->priv;
     int ret = p->active ? emit_end(ctx, p, p->end_t, 1) : 0;
     p->have_ref = 0;
+    p->have_pending = 0;
     p->frames = 0;
     return ret;
 }
@@ -303,6 +391,8 @@ static void freeze_close(VqaDetectorContext *ctx)
 {
     FreezePriv *p = ctx->priv;
     free(p->ref);
+    free(p->pending);
+    p->pending = NULL;
     free(p->tile_sum);
     free(p->tile_mad);
     p->ref = NULL;
@@ -317,6 +407,11 @@ static const VqaOption freeze_options[] = {
       VQA_OPT_DOUBLE, offsetof(FreezePriv, noise), 2.0, NULL, 0, 50, 0, { NULL, NULL } },
     { "tile", "tile size on the proxy picture", "px", VQA_OPT_INT,
       offsetof(FreezePriv, tile_px), 16, NULL, 4, 64, 0, { NULL, NULL } },
+    { "refresh", "largest per-tile change a key frame re-encoding the still may make "
+      "(0 = off)", "levels", VQA_OPT_DOUBLE, offsetof(FreezePriv, refresh), 24.0, NULL, 0, 255,
+      0, { NULL, NULL } },
+    { "settle", "time after the onset in which small refinements by the encoder keep it", "s",
+      VQA_OPT_DOUBLE, offsetof(FreezePriv, settle_s), 0.5, NULL, 0, 5, 0, { NULL, NULL } },
     { "error_after", "freezes longer than this end with severity error (0 = never)", "s",
       VQA_OPT_DOUBLE, offsetof(FreezePriv, error_after_s), 10.0, NULL, 0, 86400, 0,
       { NULL, NULL } },
