@@ -44,7 +44,17 @@ machine_description() {
     echo "| OS | $(uname -sr), $( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null) |"
     echo "| FFmpeg | $(ffmpeg -hide_banner -version | awk 'NR == 1 { print $3 }') |"
     echo "| compiler | $(${CC:-cc} --version 2>/dev/null | head -n 1) |"
-    echo "| libvqa | $("$vqa_bin" --version), $(buildtype_of "$build") build |"
+    echo "| libvqa | $("$vqa_bin" --version), $(buildtype_of "$build") build, $(source_state) |"
+}
+
+source_state() {  # the commit measured, and whether the tree had changes on top
+    local rev
+    rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null) || { echo "not a git tree"; return; }
+    if [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+        echo "commit $rev + uncommitted changes"
+    else
+        echo "commit $rev"
+    fi
 }
 
 buildtype_of() {

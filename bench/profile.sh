@@ -44,9 +44,9 @@ mkdir -p "$build/bench-clips"
 data=$(mktemp "${TMPDIR:-/tmp}/vqa-perf.XXXXXX")
 ref="$data.ffmpeg"
 trap 'rm -f "$data" "$data.old" "$ref" "$ref.old"' EXIT
-perf record -q -F "$freq" -g -o "$data" -- \
+perf record -q -F "$freq" -o "$data" -- \
     "$vqa_bin" scan --threads 1 -q -o /dev/null "$clip" >/dev/null 2>&1
-perf record -q -F "$freq" -g -o "$ref" -- \
+perf record -q -F "$freq" -o "$ref" -- \
     ffmpeg -hide_banner -nostdin -nostats -threads 1 -i "$clip" -f null - >/dev/null 2>&1
 
 flat() {  # FILE -> "seconds \t dso \t symbol", one line per symbol (cpu-clock samples)
