@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154
 # Functions for bench/run.sh (sourced, not run). They read the settings
 # run.sh sets: build, vqa_bin, work, runs, many_runs, clip_s, max_streams,
 # res_list, clips_dir, resolutions, and append to the array `targets`.

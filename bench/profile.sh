@@ -29,6 +29,7 @@ while [ $# -gt 0 ]; do
 done
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 
+# shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 need perf ffmpeg awk
 ensure_build "$build"

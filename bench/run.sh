@@ -67,6 +67,7 @@ main() {
     : "${clips_dir:=$build/bench-clips}"
     : "${out_file:=$build/bench-results.md}"
 
+    # shellcheck source=bench/lib.sh
     . "$here/lib.sh"
 
     need /usr/bin/time ffmpeg awk
