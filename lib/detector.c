@@ -18,6 +18,10 @@
 static void host_log(VqaDetectorContext *pub, VqaLogLevel level, const char *fmt, va_list args)
 {
     VqaDetectorInstance *d = (VqaDetectorInstance *)pub;
+    const VqaLogger *log = d->stream->log;
+    /* Plugins may log per frame at TRACE: format nothing nobody will read. */
+    if (!log->callback || level > log->level || level <= VQA_LOG_NONE)
+        return;
     char msg[900];
     vsnprintf(msg, sizeof(msg), fmt, args);
     vqa_log(d->stream->log, level, "stream %s: %s: %s", d->stream->id, d->cls->name, msg);
