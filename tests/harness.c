@@ -483,3 +483,20 @@ int harness_feed_audio(Harness *h, const HarnessAudio *a, int chunk, double t0)
     }
     return 0;
 }
+
+void harness_start(Harness *h, const char *plugin, const char *detector, const char *args,
+                   const VqaStreamInfo *info)
+{
+    int ret = harness_open(h, plugin, detector, args, info);
+    if (ret < 0)
+        harness_dump(h);
+    assert_int_equal(ret, 0);
+}
+
+void harness_finish(Harness *h)
+{
+    assert_int_equal(harness_flush(h), 0);
+    if (h->rejected)
+        harness_dump(h);
+    assert_int_equal(h->rejected, 0);
+}

@@ -155,4 +155,11 @@ void harness_audio_silence(HarnessAudio *a, int ch, double from_s, double to_s);
  */
 int harness_feed_audio(Harness *h, const HarnessAudio *a, int chunk, double t0);
 
+/** harness_open, failing the test (after a dump of what was logged) if it fails. */
+void harness_start(Harness *h, const char *plugin, const char *detector, const char *args,
+                   const VqaStreamInfo *info);
+
+/** harness_flush, failing the test if it fails or if any event broke the host's rules. */
+void harness_finish(Harness *h);
+
 #endif

@@ -39,10 +39,7 @@ static void run(Harness *h, const Scenario *sc)
 {
     VqaStreamInfo info = { .type = VQA_MEDIA_VIDEO, .frame_rate = FPS, .width = W, .height = H,
                            .range = sc->range };
-    int ret = harness_open(h, "black", "black", sc->args, &info);
-    if (ret < 0)
-        harness_dump(h);
-    assert_int_equal(ret, 0);
+    harness_start(h, "black", "black", sc->args, &info);
     HarnessPicture pic;
     harness_picture_init(&pic, W, H, sc->range);
     HarnessRng rng;
@@ -62,11 +59,8 @@ static void run(Harness *h, const Scenario *sc)
         harness_picture_time(&pic, i, FPS);
         assert_int_equal(harness_process(h, &pic.frame), 0);
     }
-    assert_int_equal(harness_flush(h), 0);
     harness_picture_free(&pic);
-    if (h->rejected)
-        harness_dump(h);
-    assert_int_equal(h->rejected, 0);
+    harness_finish(h);
 }
 
 static void assert_one_black(const Harness *h, double start_s, double end_s)

@@ -120,10 +120,7 @@ static void run(Harness *h, const Scenario *sc)
 {
     VqaStreamInfo info = { .type = VQA_MEDIA_VIDEO, .frame_rate = FPS, .width = W, .height = H,
                            .range = VQA_RANGE_LIMITED };
-    int ret = harness_open(h, "blockiness", "blockiness", sc->args, &info);
-    if (ret < 0)
-        harness_dump(h);
-    assert_int_equal(ret, 0);
+    harness_start(h, "blockiness", "blockiness", sc->args, &info);
     HarnessPicture pic;
     harness_picture_init(&pic, W, H, VQA_RANGE_LIMITED);
     HarnessRng rng;
@@ -139,11 +136,8 @@ static void run(Harness *h, const Scenario *sc)
                                       : 0;
         assert_int_equal(harness_process(h, &pic.frame), 0);
     }
-    assert_int_equal(harness_flush(h), 0);
     harness_picture_free(&pic);
-    if (h->rejected)
-        harness_dump(h);
-    assert_int_equal(h->rejected, 0);
+    harness_finish(h);
 }
 
 /* Exactly one event, [start_frame, end_frame) within a frame; returns its END. */

@@ -13,12 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "harness.h"
+#include "media.h"
 #include "vqa/vqa.h"
 
 #define FPS 25.0
@@ -144,10 +143,7 @@ static void run(Harness *h, const Scenario *sc)
 {
     VqaStreamInfo info = { .type = VQA_MEDIA_VIDEO, .frame_rate = FPS, .width = W, .height = H,
                            .range = VQA_RANGE_LIMITED };
-    int ret = harness_open(h, "blur", "blur", sc->args, &info);
-    if (ret < 0)
-        harness_dump(h);
-    assert_int_equal(ret, 0);
+    harness_start(h, "blur", "blur", sc->args, &info);
     Canvas c;
     harness_picture_init(&c.pic, W, H, VQA_RANGE_LIMITED);
     c.tmp = malloc(W > H ? W : H);
@@ -165,12 +161,9 @@ static void run(Harness *h, const Scenario *sc)
         harness_picture_time(&c.pic, i, FPS);
         assert_int_equal(harness_process(h, &c.pic.frame), 0);
     }
-    assert_int_equal(harness_flush(h), 0);
     harness_picture_free(&c.pic);
     free(c.tmp);
-    if (h->rejected)
-        harness_dump(h);
-    assert_int_equal(h->rejected, 0);
+    harness_finish(h);
 }
 
 static void run_segments(Harness *h, const Segment *segments, size_t count, const char *args)
@@ -405,8 +398,8 @@ typedef struct Sink {
     int others;       /* events of other kinds (stream errors, ...) */
 } Sink;
 
+/* The encoded clips, in media_dir() (removed at exit). */
 typedef struct Media {
-    char dir[256];
     char blur_clip[320];
     char fade_clip[320];
 } Media;
@@ -427,47 +420,36 @@ static void collect(void *cookie, const VqaEvent *ev)
     sink->n++;
 }
 
-static int ffmpeg(const char *args, const char *out)
+/* Encode the lavfi graph in args to out (H.264, 25 fps GOP) with media_ffmpeg. */
+static int encode(const char *args, const char *out)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -nostdin -hide_banner -loglevel error -y %s -c:v libx264 -preset ultrafast "
-             "-pix_fmt yuv420p -g 25 '%s'", args, out);
-    const int status = system(cmd);
-    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    snprintf(cmd, sizeof(cmd), "%s -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 '%s'",
+             args, out);
+    return media_ffmpeg(cmd);
 }
 
 static int make_media(void **state)
 {
     static Media media;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(media.dir, sizeof(media.dir), "%s/vqa-blur-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(media.dir))
+    char *blur = media_path("blur.mp4"), *fade = media_path("fade.mp4");
+    if (!blur || !fade)
         return -1;
-    snprintf(media.blur_clip, sizeof(media.blur_clip), "%s/blur.mp4", media.dir);
-    snprintf(media.fade_clip, sizeof(media.fade_clip), "%s/fade.mp4", media.dir);
+    snprintf(media.blur_clip, sizeof(media.blur_clip), "%s", blur);
+    snprintf(media.fade_clip, sizeof(media.fade_clip), "%s", fade);
+    free(blur);
+    free(fade);
     *state = &media;
     /* boxblur's enable range is inclusive: the frame at 7.0 s is blurred too. */
-    if (ffmpeg("-f lavfi -i testsrc2=s=320x240:r=25:d=10 "
+    if (encode("-f lavfi -i testsrc2=s=320x240:r=25:d=10 "
                "-vf \"boxblur=10:enable='between(t,3,7)'\"", media.blur_clip) != 0)
         return -1;
     /* 3-5 s fade to black, 2 s of black, 7-9 s fade in. */
-    return ffmpeg("-filter_complex \"testsrc2=s=320x240:r=25:d=5,fade=t=out:st=3:d=2[a];"
+    return encode("-filter_complex \"testsrc2=s=320x240:r=25:d=5,fade=t=out:st=3:d=2[a];"
                   "color=c=black:s=320x240:r=25:d=2[b];"
                   "testsrc2=s=320x240:r=25:d=5,fade=t=in:st=0:d=2[c];"
                   "[a][b][c]concat=n=3:v=1:a=0[v]\" -map \"[v]\"", media.fade_clip) != 0
                ? -1 : 0;
-}
-
-static int drop_media(void **state)
-{
-    Media *media = *state;
-    if (!media)
-        return 0;
-    unlink(media->blur_clip);
-    unlink(media->fade_clip);
-    rmdir(media->dir);
-    return 0;
 }
 
 static void scan(const char *url, const char *spec, Sink *sink)
@@ -534,5 +516,5 @@ int main(void)
         cmocka_unit_test(test_encoded_fade_not_blur),
     };
     const int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    return failed + cmocka_run_group_tests(encoded, make_media, drop_media);
+    return failed + cmocka_run_group_tests(encoded, make_media, NULL);
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "media.h"
 #include "vqa/vqa.h"
 
 #define RATE 48000
@@ -38,15 +39,9 @@ static void run(Harness *h, const HarnessAudio *a, int chunk, const char *args)
 {
     VqaStreamInfo info = { .type = VQA_MEDIA_AUDIO, .sample_rate = a->sample_rate,
                            .channels = a->channels };
-    int ret = harness_open(h, "clipping", "clipping", args, &info);
-    if (ret < 0)
-        harness_dump(h);
-    assert_int_equal(ret, 0);
+    harness_start(h, "clipping", "clipping", args, &info);
     assert_int_equal(harness_feed_audio(h, a, chunk, 0.0), 0);
-    assert_int_equal(harness_flush(h), 0);
-    if (h->rejected)
-        harness_dump(h);
-    assert_int_equal(h->rejected, 0);
+    harness_finish(h);
 }
 
 /* Clamp channel ch (-1 = all) over [from_s, to_s) to [-1, 32767/32768], as a 16-bit
@@ -391,17 +386,16 @@ static void scan_file(const char *path, Sink *sink)
 static void test_wav_end_to_end(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/vqa-clipping-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char wav[64], cmd[512];
-    snprintf(wav, sizeof(wav), "%s/clipped.wav", dir);
+    char *wav = media_path("clipped.wav");
+    assert_non_null(wav);
+    char args[512];
     /* A 997 Hz sine at half scale, amplified 4x over [1, 2) s into 16-bit clipping (the
      * sine crosses zero at whole seconds, so clipping begins 1/12 period after 1 s). */
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "
+    snprintf(args, sizeof(args),
+             "-f lavfi -i "
              "\"aevalsrc=0.5*sin(2*PI*997*t)*if(between(t\\,1\\,2-1/96000)\\,4\\,1):"
              "s=48000:d=3\" -ac 2 -c:a pcm_s16le %s", wav);
-    int status = system(cmd);
+    int status = media_ffmpeg(args);
     if (status == 0) {
         Sink sink = { 0 };
         scan_file(wav, &sink);
@@ -412,8 +406,7 @@ static void test_wav_end_to_end(void **state)
         assert_non_null(strstr(sink.details, "\"channels_affected\":2"));
         assert_non_null(strstr(sink.details, "\"peak_dbfs\":0.00"));
     }
-    remove(wav);
-    rmdir(dir);
+    free(wav);
     assert_int_equal(status, 0);
 }
 

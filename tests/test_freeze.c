@@ -91,10 +91,7 @@ static void draw(HarnessPicture *pic, Look look, int64_t i, HarnessRng *rng)
 static void run(Harness *h, const char *args, const Segment *segs, size_t nsegs)
 {
     VqaStreamInfo info = { .type = VQA_MEDIA_VIDEO, .frame_rate = FPS, .width = W, .height = H };
-    int ret = harness_open(h, "freeze", "freeze", args, &info);
-    if (ret < 0)
-        harness_dump(h);
-    assert_int_equal(ret, 0);
+    harness_start(h, "freeze", "freeze", args, &info);
     HarnessPicture big, small;
     harness_picture_init(&big, W, H, VQA_RANGE_LIMITED);
     harness_picture_init(&small, W / 2, H / 2, VQA_RANGE_LIMITED);
@@ -111,12 +108,9 @@ static void run(Harness *h, const char *args, const Segment *segs, size_t nsegs)
             assert_int_equal(harness_process(h, &pic->frame), 0);
         }
     }
-    assert_int_equal(harness_flush(h), 0);
     harness_picture_free(&big);
     harness_picture_free(&small);
-    if (h->rejected)
-        harness_dump(h);
-    assert_int_equal(h->rejected, 0);
+    harness_finish(h);
 }
 
 static void assert_one_freeze(const Harness *h, double start_s, double end_s)
