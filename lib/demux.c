@@ -187,6 +187,7 @@ static int open_input(VqaStream *s)
         input_failed(s, "no decodable audio or video track", err);
         return err;
     }
+    atomic_store(&s->input_state, VQA_INPUT_RUNNING);
     vqa_log(s->log, VQA_LOG_INFO, "stream %s: opened %s (%s, %zu tracks, %.3f s)", s->id, s->url,
             fmt->iformat->name, s->nb_tracks, s->duration_s);
     return 0;
@@ -277,8 +278,10 @@ void vqa_demux_work(VqaStrand *strand)
             continue;
         }
         double end_s = packet_end_s(s, pkt);
-        if (!isnan(end_s) && (isnan(s->read_end_s) || end_s > s->read_end_s))
+        if (!isnan(end_s) && (isnan(s->read_end_s) || end_s > s->read_end_s)) {
             s->read_end_s = end_s;
+            atomic_store(&s->read_media_time, end_s);
+        }
         VqaInputItem *item = vqa_calloc(1, sizeof(*item));
         if (!item) {
             av_packet_free(&pkt);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "internal.h"
 #include "logging.h"
 #include "mem.h"
@@ -187,10 +188,13 @@ static void process_one(VqaDetectorInstance *d, const VqaFrame *frame)
         atomic_fetch_add(&d->dropped, 1);
         return;
     }
+    int64_t cpu_start = vqa_thread_cpu_ns();
     int err = d->cls->process(&d->pub, frame);
+    atomic_fetch_add(&d->cpu_ns, vqa_thread_cpu_ns() - cpu_start);
     double end = frame->t + frame->duration;
     if (end > d->last_t)
         d->last_t = end;
+    atomic_store(&d->media_time, d->last_t);
     atomic_fetch_add(&d->analysed, 1);
     if (err < 0) {
         report_failure(d, "process", err);
@@ -274,6 +278,8 @@ int vqa_detector_create(VqaStream *s, VqaTrack *track, const VqaSpecItem *item,
     d->last_delivered_t = -INFINITY;
     atomic_init(&d->analysed, 0);
     atomic_init(&d->dropped, 0);
+    atomic_init(&d->cpu_ns, 0);
+    atomic_init(&d->media_time, 0.0);
     vqa_strand_init(&d->strand, s->ctx->compute, detector_work, d, hold_stream, release_stream);
     *out = d;
     return 0;

@@ -110,6 +110,8 @@ struct VqaDetectorInstance {
     VqaOpenDefect open[VQA_MAX_OPEN_DEFECTS];
     size_t nb_open;
     atomic_llong analysed, dropped;
+    atomic_llong cpu_ns;          /* thread CPU time spent in process() */
+    _Atomic double media_time;    /* last_t, for readers on other threads */
 };
 
 struct VqaStream {
@@ -154,6 +156,9 @@ struct VqaStream {
     AVFrame *sw_scratch;          /* a hardware frame copied for the CPU */
 
     /* statistics */
+    atomic_int input_state;       /* VqaInputState */
+    atomic_int reconnects;
+    _Atomic double read_media_time; /* read_end_s, for readers on other threads */
     atomic_llong packets_read, frames_decoded, decode_errors, events, input_dropped;
     _Atomic double media_time;
     double duration_s;

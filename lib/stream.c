@@ -417,6 +417,7 @@ int vqa_stream_push_item(VqaStream *s, VqaInputItem *item)
         pthread_cond_wait(&s->cond, &s->lock);
     }
     pthread_mutex_unlock(&s->lock);
+    atomic_store(&s->input_state, VQA_INPUT_RUNNING);
     vqa_stream_enqueue_input(s, item);
     return 0;
 }
@@ -431,6 +432,24 @@ int vqa_stream_end(VqaStream *s)
     eos->eos = 1;
     vqa_stream_enqueue_input(s, eos);
     return 0;
+}
+
+/*
+ * How far analysis trails the input: the media time read so far minus the
+ * media time the slowest running detector has finished.
+ */
+static double analysis_latency_locked(VqaStream *s)
+{
+    double read = fmax(atomic_load(&s->read_media_time), atomic_load(&s->media_time));
+    double slowest = INFINITY;
+    for (size_t i = 0; i < s->nb_instances; i++) {
+        const VqaDetectorInstance *d = s->instances[i];
+        if (!atomic_load(&d->failed))
+            slowest = fmin(slowest, atomic_load(&d->media_time));
+    }
+    if (isinf(slowest) || read <= slowest)
+        return 0;
+    return read - slowest;
 }
 
 void vqa_stream_get_stats(VqaStream *s, VqaStreamStats *st)
@@ -451,5 +470,42 @@ void vqa_stream_get_stats(VqaStream *s, VqaStreamStats *st)
     }
     st->duration = s->duration_s;
     st->finished = s->finished;
+    st->latency = analysis_latency_locked(s);
     pthread_mutex_unlock(&s->lock);
+    st->state = st->finished ? VQA_INPUT_ENDED : atomic_load(&s->input_state);
+    st->reconnects = atomic_load(&s->reconnects);
+}
+
+int vqa_stream_get_detector_stats(VqaStream *s, size_t i, VqaDetectorStats *st)
+{
+    if (!s || !st)
+        return VQA_ERR(EINVAL);
+    memset(st, 0, sizeof(*st));
+    pthread_mutex_lock(&s->lock);
+    if (i >= s->nb_instances) {
+        pthread_mutex_unlock(&s->lock);
+        return VQA_ERR(ERANGE);
+    }
+    const VqaDetectorInstance *d = s->instances[i];
+    snprintf(st->name, sizeof(st->name), "%s", d->cls->name);
+    st->track = d->track->number;
+    st->type = d->track->type;
+    st->frames_analysed = atomic_load(&d->analysed);
+    st->frames_dropped = atomic_load(&d->dropped);
+    st->cpu_seconds = atomic_load(&d->cpu_ns) / 1e9;
+    st->media_time = atomic_load(&d->media_time);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+const char *vqa_input_state_name(int state)
+{
+    switch (state) {
+    case VQA_INPUT_OPENING: return "opening";
+    case VQA_INPUT_RUNNING: return "running";
+    case VQA_INPUT_STALLED: return "stalled";
+    case VQA_INPUT_RECONNECTING: return "reconnecting";
+    case VQA_INPUT_ENDED: return "ended";
+    }
+    return "unknown";
 }

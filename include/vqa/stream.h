@@ -68,8 +68,55 @@ typedef struct VqaStreamSettings {
      * stream decodes in software and says so in the log. Since: 1.1.
      */
     const char *hwaccel;
-    uint8_t reserved[56]; /* keeps the struct at its 1.0 size */
+    /**
+     * Live pull inputs: seconds without any data before a stream.stall event
+     * starts (wall clock). 0 (default): 2.0 s; < 0: no stall events.
+     * Since: 1.2.
+     */
+    double stall_timeout;
+    /**
+     * Pull inputs: seconds an open or a read may wait for data before it is
+     * abandoned as failed (then reconnected if `reconnect` allows).
+     * 0 (default): 10 s for live inputs, none for files; < 0: none.
+     * Since: 1.2.
+     */
+    double io_timeout;
+    /**
+     * The longest wait between reconnect attempts, seconds. Attempts back off
+     * exponentially from 0.5 s up to this. 0 (default): 30 s. Since: 1.2.
+     */
+    double reconnect_max_delay;
+    /**
+     * Comma-separated protocols the input and everything it refers to (HLS
+     * segments, keys) may be read through, as FFmpeg names them
+     * ("http,https,tcp,tls,crypto"). Copied. Default NULL: every protocol
+     * libvqa knows for a local path; for a network URL the same without
+     * file, pipe and data, so a remote playlist cannot read local files.
+     * Since: 1.2.
+     */
+    const char *protocols;
+    /**
+     * FFmpeg options for opening the input, "key=value:key=value" (e.g.
+     * "listen=1" or "user_agent=probe"). Copied. Default NULL. Since: 1.2.
+     */
+    const char *input_options;
+    /**
+     * Pull inputs: how often to reopen an input that failed, timed out or
+     * ended: 0 (default) never, N times, or VQA_RECONNECT_FOREVER. A live
+     * input that ends is reopened too (a server restart); a file that ends
+     * has ended. Since: 1.2.
+     */
+    int reconnect;
+    /**
+     * Pull inputs: read at the media's own speed (like `ffmpeg -re`), so a
+     * file behaves as a live channel. Default 0. Since: 1.2.
+     */
+    int realtime;
+    uint8_t reserved[8]; /* keeps the struct at its 1.0 size */
 } VqaStreamSettings;
+
+/** VqaStreamSettings.reconnect: reopen a failed input for as long as the stream runs. */
+#define VQA_RECONNECT_FOREVER (-1)
 
 /**
  * The cost dial (VqaStreamSettings.cost). Audio is always analysed in full:
@@ -206,11 +253,53 @@ typedef struct VqaStreamStats {
     double media_time;          /**< the latest media time seen, seconds */
     double duration;            /**< the container's duration, 0 if unknown */
     int finished;               /**< nonzero once vqa_stream_wait would return */
-    uint8_t reserved[32];
+    /** Since 1.2: the input's VqaInputState. */
+    int state;
+    /** Since 1.2: how often the input was reopened. */
+    int reconnects;
+    /**
+     * Since 1.2: how far analysis is behind the input, seconds of media: the
+     * latest media time read minus the latest media time every detector has
+     * finished. Near 0 when analysis keeps up.
+     */
+    double latency;
+    uint8_t reserved[16];
 } VqaStreamStats;
+
+/** VqaStreamStats.state. Since: 1.2. */
+typedef enum VqaInputState {
+    VQA_INPUT_OPENING = 0,      /**< opening the input (or waiting for the first push) */
+    VQA_INPUT_RUNNING = 1,      /**< media flows */
+    VQA_INPUT_STALLED = 2,      /**< a live input delivered nothing for the stall timeout */
+    VQA_INPUT_RECONNECTING = 3, /**< waiting to reopen a failed input */
+    VQA_INPUT_ENDED = 4,        /**< the input ended, failed for good or was stopped */
+} VqaInputState;
+
+/** @return a short name for a state ("opening", "running", …). Since: 1.2. */
+VQA_API const char *vqa_input_state_name(int state);
 
 /** Read the counters. Thread-safety: Safe. */
 VQA_API void vqa_stream_get_stats(VqaStream *s, VqaStreamStats *stats);
+
+/** Counters of one detector instance of a stream; a snapshot. Since: 1.2. */
+typedef struct VqaDetectorStats {
+    char name[64];              /**< the detector's name */
+    int track;                  /**< 0-based among tracks of its type */
+    VqaMediaType type;          /**< the track's type */
+    int64_t frames_analysed;    /**< frames it processed */
+    int64_t frames_dropped;     /**< frames it missed under live overload */
+    double cpu_seconds;         /**< thread CPU time spent in its callbacks */
+    double media_time;          /**< end of the latest frame it processed, seconds */
+    uint8_t reserved[32];
+} VqaDetectorStats;
+
+/**
+ * Read the counters of the i-th detector instance. Instances start with the
+ * first frame of their track, so their number can grow while the stream runs.
+ * @return 0, or VQA_ERR(ERANGE) when i is past the last instance.
+ * Thread-safety: Safe. Since: 1.2.
+ */
+VQA_API int vqa_stream_get_detector_stats(VqaStream *s, size_t i, VqaDetectorStats *stats);
 
 #ifdef __cplusplus
 }

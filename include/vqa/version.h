@@ -6,7 +6,7 @@
 #define VQA_VERSION_H
 
 #define VQA_API_VERSION_MAJOR 1 /**< ABI major: the soname and the plugin dir follow it */
-#define VQA_API_VERSION_MINOR 1 /**< grows with every API addition */
+#define VQA_API_VERSION_MINOR 2 /**< grows with every API addition */
 #define VQA_API_VERSION_PATCH 0
 
 /** The version as one integer: major << 16 | minor << 8 | patch. */
