@@ -167,6 +167,49 @@ static void note_gap(VqaStream *s, VqaTrack *track, double t)
                     VQA_SEVERITY_WARNING, details);
 }
 
+/*
+ * Live overload: a detector whose queue was full missed a span of frames.
+ * Nothing is skipped silently: the span is a stream.gap of its own.
+ */
+static void report_dropped_span(VqaStream *s, VqaDetectorInstance *d)
+{
+    pthread_mutex_lock(&s->lock);
+    double start = d->drop_start_t, end = d->drop_end_t;
+    long long frames = (long long)d->drop_frames;
+    d->drop_frames = 0;
+    d->drop_report = 0;
+    pthread_mutex_unlock(&s->lock);
+    char details[200];
+    snprintf(details, sizeof(details),
+             "{\"cause\":\"overload\",\"stage\":\"detector\",\"detector\":\"%.64s\","
+             "\"track\":%d,\"frames\":%lld}", d->cls->name, d->track->number, frames);
+    vqa_log(s->log, VQA_LOG_WARNING, "stream %s: %s missed %lld frames (%.3f s at %.3f s): "
+            "analysis behind the input", s->id, d->cls->name, frames, end - start, start);
+    vqa_stream_emit(s, "stream.gap", VQA_EVENT_INSTANT, start, end - start, 1,
+                    VQA_SEVERITY_WARNING, details);
+}
+
+/*
+ * The first frame after a reopened input: the media lost while it was away
+ * is one gap of the stream (not one per track), from where the media
+ * analysed so far ended. @return the frame flags it calls for.
+ */
+static uint32_t note_reconnect_gap(VqaStream *s, double t)
+{
+    for (size_t i = 0; i < s->nb_tracks; i++)
+        s->tracks[i].next_t = -1; /* each track's first frame is no gap of its own */
+    double missing = t - s->reconnect_from_t;
+    if (missing <= GAP_THRESHOLD_S)
+        return 0;
+    char details[96];
+    snprintf(details, sizeof(details), "{\"cause\":\"reconnect\",\"resumed_at\":%.6f}", t);
+    vqa_log(s->log, VQA_LOG_INFO, "stream %s: %.3f s lost across a reconnect at %.3f s", s->id,
+            missing, s->reconnect_from_t);
+    vqa_stream_emit(s, "stream.gap", VQA_EVENT_INSTANT, s->reconnect_from_t, missing, 1,
+                    VQA_SEVERITY_WARNING, details);
+    return VQA_FRAME_DISCONTINUITY;
+}
+
 /* Hand one converted frame to the group's subscribers that want it. */
 static void fan_out(VqaStream *s, VqaFormatGroup *g, VqaFrame *out, const int *wants)
 {
@@ -186,6 +229,9 @@ static void fan_out(VqaStream *s, VqaFormatGroup *g, VqaFrame *out, const int *w
     }
     pthread_mutex_unlock(&s->lock);
     vqa_frame_unref(&ref);
+    for (size_t i = 0; i < g->nb_subs; i++)
+        if (g->subs[i]->drop_report)
+            report_dropped_span(s, g->subs[i]);
 }
 
 static int publish_group(VqaStream *s, VqaTrack *track, VqaFormatGroup *g, const AVFrame *frame,
@@ -232,10 +278,18 @@ int vqa_bus_publish(VqaStream *s, VqaTrack *track, AVFrame *frame, AVRational ti
     double duration = frame_duration_s(track, frame, time_base);
     uint32_t flags = 0;
     /* Below full cost the decoder skips video frames on purpose: not a gap. */
+    if (s->reconnected) {
+        s->reconnected = 0;
+        flags |= note_reconnect_gap(s, t);
+    }
     int contiguous = !video || s->settings.cost == VQA_COST_FULL;
     if (contiguous && track->next_t >= 0 && t > track->next_t + GAP_THRESHOLD_S) {
         note_gap(s, track, t);
         flags |= VQA_FRAME_DISCONTINUITY;
+    }
+    if (s->stall_over_pending) { /* after the gap: the stall ends where media resumes */
+        s->stall_over_pending = 0;
+        vqa_demux_stall_over(s, t, 0);
     }
     track->next_t = t + duration;
     track->frames++;
@@ -266,6 +320,14 @@ void vqa_bus_end(VqaStream *s)
             for (size_t j = 0; j < track->nb_groups; j++)
                 publish_group(s, track, &track->groups[j], NULL, track->next_t, 0, 0);
         }
+    }
+    for (size_t i = 0; i < s->nb_instances; i++) { /* spans missed up to the end */
+        VqaDetectorInstance *d = s->instances[i];
+        pthread_mutex_lock(&s->lock);
+        d->drop_report |= d->drop_frames > 0;
+        pthread_mutex_unlock(&s->lock);
+        if (d->drop_report)
+            report_dropped_span(s, d);
     }
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nb_instances; i++)

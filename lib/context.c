@@ -3,14 +3,18 @@
  * serialised event callback.
  */
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "internal.h"
 #include "logging.h"
 #include "mem.h"
 
 #define DEFAULT_QUEUE_FRAMES 16
 #define DEFAULT_IO_THREADS 2
+/* How often the watch thread looks for stalled live inputs. */
+#define WATCH_INTERVAL_NS 100000000
 
 void vqa_default_settings(VqaSettings *s)
 {
@@ -60,6 +64,55 @@ static int cores(void)
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
+/*
+ * The watch thread: what only the wall clock can tell about live inputs (a
+ * stall). It runs only in contexts that have had a live pull stream.
+ */
+static void *watch_main(void *arg)
+{
+    VqaContext *ctx = arg;
+    pthread_mutex_lock(&ctx->lock);
+    while (!ctx->watch_stop) {
+        struct timespec next;
+        clock_gettime(CLOCK_MONOTONIC, &next);
+        next.tv_nsec += WATCH_INTERVAL_NS;
+        if (next.tv_nsec >= 1000000000L) {
+            next.tv_sec++;
+            next.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&ctx->watch_cond, &ctx->lock, &next);
+        if (ctx->watch_stop)
+            break;
+        size_t n = ctx->nb_streams;
+        VqaStream **list = vqa_malloc((n ? n : 1) * sizeof(*list));
+        for (size_t i = 0; list && i < n; i++) {
+            list[i] = ctx->streams[i];
+            vqa_stream_hold(list[i]);
+        }
+        pthread_mutex_unlock(&ctx->lock);
+        double now = vqa_monotonic_s();
+        for (size_t i = 0; list && i < n; i++) {
+            vqa_demux_watch(list[i], now);
+            vqa_stream_release(list[i]);
+        }
+        vqa_free(list);
+        pthread_mutex_lock(&ctx->lock);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return NULL;
+}
+
+static void stop_watch(VqaContext *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    int started = ctx->watch_started;
+    ctx->watch_stop = 1;
+    pthread_cond_broadcast(&ctx->watch_cond);
+    pthread_mutex_unlock(&ctx->lock);
+    if (started)
+        pthread_join(ctx->watch_thread, NULL);
+}
+
 int vqa_open(VqaContext **out, const VqaSettings *s)
 {
     if (!out || !s)
@@ -76,6 +129,11 @@ int vqa_open(VqaContext **out, const VqaSettings *s)
         ctx->settings.queue_frames = DEFAULT_QUEUE_FRAMES;
     pthread_mutex_init(&ctx->lock, NULL);
     pthread_mutex_init(&ctx->event_lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&ctx->watch_cond, &attr);
+    pthread_condattr_destroy(&attr);
     err = copy_plugin_paths(ctx, s->plugin_paths);
     if (err >= 0)
         err = vqa_registry_open(&ctx->registry, &ctx->settings.logger, ctx->settings.plugin_paths);
@@ -104,6 +162,7 @@ void vqa_close(VqaContext **pctx)
         vqa_stream_stop(ctx->streams[i]);
     for (size_t i = 0; i < ctx->nb_streams; i++)
         vqa_stream_wait(ctx->streams[i], -1);
+    stop_watch(ctx);
     /* Joining the pools runs what is still queued; no stream is touched after. */
     vqa_pool_close(&ctx->compute);
     vqa_pool_close(&ctx->io);
@@ -120,6 +179,7 @@ void vqa_close(VqaContext **pctx)
     vqa_free(ctx->plugin_paths);
     pthread_mutex_destroy(&ctx->lock);
     pthread_mutex_destroy(&ctx->event_lock);
+    pthread_cond_destroy(&ctx->watch_cond);
     vqa_free(ctx);
     *pctx = NULL;
 }
@@ -138,8 +198,24 @@ int vqa_context_add_stream(VqaContext *ctx, VqaStream *s)
         ctx->cap_streams = cap;
     }
     ctx->streams[ctx->nb_streams++] = s;
+    int err = 0;
+    if (!s->push && (s->settings.live || s->settings.realtime)) {
+        /* A live reader blocks its I/O thread while it waits for data: one
+         * thread each, plus the base ones for everything else. */
+        ctx->blocking_readers++;
+        int base = ctx->settings.n_io_threads ? ctx->settings.n_io_threads : DEFAULT_IO_THREADS;
+        err = vqa_pool_grow(ctx->io, base + (int)ctx->blocking_readers);
+        if (err >= 0 && s->settings.live && !ctx->watch_started && !ctx->watch_stop) {
+            err = pthread_create(&ctx->watch_thread, NULL, watch_main, ctx) ? VQA_ERR(EAGAIN) : 0;
+            ctx->watch_started = err >= 0;
+        }
+        if (err < 0) {
+            ctx->nb_streams--;
+            ctx->blocking_readers--;
+        }
+    }
     pthread_mutex_unlock(&ctx->lock);
-    return 0;
+    return err;
 }
 
 void vqa_context_remove_stream(VqaContext *ctx, VqaStream *s)

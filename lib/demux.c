@@ -4,6 +4,20 @@
  * the stream's decode strand. Read and decode failures become stream.error
  * events; an input that ends well before its declared duration is reported
  * as truncated.
+ *
+ * Live inputs: every open and read is bounded by the interrupt callback (the
+ * stop flag and an I/O deadline), so a silent server cannot hold a reader
+ * past its timeout nor a stop for long. A failed, timed-out or ended live
+ * input is reopened with capped exponential backoff when the settings allow;
+ * the decoders, the timeline and the detector instances carry over, so a
+ * defect spanning a reconnect stays one defect and the lost media becomes a
+ * stream.gap. The context's watch thread reports a stream.stall when a live
+ * input delivers nothing for the stall timeout. When analysis cannot keep up
+ * with a live input, packets are dropped up to the next key frame and the
+ * span is reported as a stream.gap with "cause":"overload".
+ *
+ * What the reader learns is handed to the decode strand as notes in the
+ * input queue, so that the converter's events stay in media-time order.
  */
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +25,7 @@
 
 #include <libavutil/error.h>
 
+#include "clock.h"
 #include "hwaccel.h"
 #include "internal.h"
 #include "json.h"
@@ -20,6 +35,35 @@
 #define READ_BATCH 32
 /* Report decode errors of a track at most once per second of media. */
 #define ERROR_REPORT_INTERVAL_S 1.0
+/* EVENTS.md: a live input that delivers nothing for 2 s is stalled. */
+#define DEFAULT_STALL_TIMEOUT_S 2.0
+#define DEFAULT_LIVE_IO_TIMEOUT_S 10.0
+#define DEFAULT_RECONNECT_MAX_DELAY_S 30.0
+#define FIRST_RECONNECT_DELAY_S 0.5
+/*
+ * After a reopen, a first timestamp from a little before where the old
+ * timeline ended (a server may resend what it had buffered) to the time the
+ * input was away plus some slack after it is taken as the source's clock
+ * running on; anything else is a new clock.
+ */
+#define CLOCK_RESEND_SLACK_S 1.0
+#define CLOCK_CONTINUITY_SLACK_S 10.0
+/* Realtime pacing follows the media's clock but never waits longer than this for one packet. */
+#define PACE_MAX_WAIT_S 5.0
+/* Whitelist refusals reported as events per stream; later ones are logged only. */
+#define MAX_REFUSALS_REPORTED 8
+
+/* Stall states (VqaStream.stall_state): a stall starts on the watch thread,
+ * the reader sees media flow again, the decode strand ends the stall at the
+ * next frame it publishes. Closed: the input has ended; no stall starts. */
+enum { STALL_NONE, STALL_OPEN, STALL_RESUMED, STALL_CLOSED };
+
+/* Protocols a local file may lead to, and a network input (no local files). */
+static const char local_protocols[] =
+    "file,pipe,data,crypto,subfile,concat,http,https,httpproxy,tcp,tls,udp,udplite,rtp,srtp,"
+    "rtmp,rtmps,rtmpt,rtmpts,srt,rist";
+static const char network_protocols[] =
+    "crypto,http,https,httpproxy,tcp,tls,udp,udplite,rtp,srtp,rtmp,rtmps,rtmpt,rtmpts,srt,rist";
 
 static int map_av_error(int err)
 {
@@ -37,9 +81,115 @@ static int map_av_error(int err)
     return VQA_ERR(EIO);
 }
 
+static double stall_timeout(const VqaStream *s)
+{
+    double t = s->settings.stall_timeout;
+    return t == 0 ? DEFAULT_STALL_TIMEOUT_S : t;
+}
+
+static double io_timeout(const VqaStream *s)
+{
+    double t = s->settings.io_timeout;
+    if (t == 0)
+        return s->settings.live ? DEFAULT_LIVE_IO_TIMEOUT_S : -1;
+    return t;
+}
+
+int vqa_demux_check_settings(const VqaStreamSettings *set, char *msg, size_t size)
+{
+    if (isnan(set->stall_timeout) || isnan(set->io_timeout) ||
+        isnan(set->reconnect_max_delay) || set->reconnect_max_delay < 0) {
+        snprintf(msg, size, "stall_timeout, io_timeout and reconnect_max_delay must be numbers"
+                            " (reconnect_max_delay >= 0)");
+        return VQA_ERR(EINVAL);
+    }
+    if (set->reconnect < VQA_RECONNECT_FOREVER) {
+        snprintf(msg, size, "reconnect=%d: use a count >= 0 or VQA_RECONNECT_FOREVER (-1)",
+                 set->reconnect);
+        return VQA_ERR(EINVAL);
+    }
+    AVDictionary *opts = NULL;
+    int err = set->input_options ? av_dict_parse_string(&opts, set->input_options, "=", ":", 0)
+                                 : 0;
+    av_dict_free(&opts);
+    if (err < 0) {
+        snprintf(msg, size, "input_options \"%s\": expected key=value:key=value",
+                 set->input_options);
+        return VQA_ERR(EINVAL);
+    }
+    return 0;
+}
+
+int vqa_demux_init(VqaStream *s, const VqaStreamSettings *set)
+{
+    const char *proto = avio_find_protocol_name(s->url);
+    s->is_file = proto && (!strcmp(proto, "file") || !strcmp(proto, "pipe"));
+    const char *protocols = set->protocols ? set->protocols
+                            : s->is_file   ? local_protocols
+                                           : network_protocols;
+    s->protocols = vqa_strdup(protocols);
+    s->input_options = set->input_options ? vqa_strdup(set->input_options) : NULL;
+    s->demux_start_s = NAN;
+    s->lost_wall_s = NAN;
+    s->pace_wall_s = NAN;
+    atomic_store(&s->last_data_ns, vqa_monotonic_ns());
+    if (!s->protocols || (set->input_options && !s->input_options))
+        return VQA_ERR(ENOMEM);
+    return 0;
+}
+
+void vqa_input_note_free(VqaInputNote **pnote)
+{
+    VqaInputNote *note = *pnote;
+    if (!note)
+        return;
+    for (size_t i = 0; i < note->nb_params; i++)
+        avcodec_parameters_free(&note->params[i]);
+    vqa_free(note->params);
+    vqa_free(note->time_bases);
+    vqa_free(note->details);
+    vqa_free(note);
+    *pnote = NULL;
+}
+
+/* Hand a note to the decode strand, in order with the packets. */
+static void send_note(VqaStream *s, VqaInputNote *note)
+{
+    VqaInputItem *item = vqa_calloc(1, sizeof(*item));
+    if (!item) {
+        vqa_log(s->log, VQA_LOG_ERROR, "stream %s: out of memory: an input note is lost", s->id);
+        vqa_input_note_free(&note);
+        return;
+    }
+    item->note = note;
+    vqa_stream_enqueue_input(s, item);
+}
+
+/* An instant converter event, emitted in order by the decode strand. */
+static void send_event(VqaStream *s, const char *kind, double t, double value, int has_value,
+                       VqaSeverity severity, const char *details)
+{
+    VqaInputNote *note = vqa_calloc(1, sizeof(*note));
+    char *copy = vqa_strdup(details);
+    if (!note || !copy) {
+        vqa_free(note);
+        vqa_free(copy);
+        vqa_log(s->log, VQA_LOG_ERROR, "stream %s: out of memory: %s event lost", s->id, kind);
+        return;
+    }
+    *note = (VqaInputNote){ .kind = kind, .t = t, .value = value, .has_value = has_value,
+                            .severity = severity, .details = copy };
+    send_note(s, note);
+}
+
+static double media_position(const VqaStream *s)
+{
+    return isnan(s->read_end_s) ? 0 : s->read_end_s;
+}
+
 /*
- * Note why the input failed: the status for vqa_stream_wait now, the
- * stream.error event when the decode strand reaches the end of input, so
+ * Note why the input failed for good: the status for vqa_stream_wait now,
+ * the stream.error event when the decode strand reaches the end of input, so
  * that it comes after every event of the media read before the failure.
  */
 static void note_input_error(VqaStream *s, int status, double t, const char *reason,
@@ -62,20 +212,80 @@ static void note_input_error(VqaStream *s, int status, double t, const char *rea
     vqa_free(copy);
 }
 
-static void input_failed(VqaStream *s, const char *what, int av_err)
+static void describe_failure(const VqaStream *s, const char *what, int av_err, char *reason,
+                             size_t size)
 {
     char text[AV_ERROR_MAX_STRING_SIZE] = "";
-    av_strerror(av_err, text, sizeof(text));
-    char reason[256];
-    snprintf(reason, sizeof(reason), "%s: %s", what, text);
-    double t = isnan(s->read_end_s) ? 0 : s->read_end_s;
-    note_input_error(s, map_av_error(av_err), t, reason, NULL);
+    if (av_err == AVERROR_EXIT && !atomic_load(&s->stop))
+        snprintf(text, sizeof(text), "no data for %.1f s", io_timeout(s));
+    else if (av_err == AVERROR_EOF)
+        snprintf(text, sizeof(text), "the input ended");
+    else
+        av_strerror(av_err, text, sizeof(text));
+    if (s->refusal[0])
+        snprintf(reason, size, "%s: %.300s", what, s->refusal);
+    else
+        snprintf(reason, size, "%s: %s", what, text);
 }
 
 static int interrupt_cb(void *opaque)
 {
     VqaStream *s = opaque;
-    return atomic_load(&s->stop);
+    if (atomic_load(&s->stop))
+        return 1;
+    int64_t deadline = atomic_load(&s->io_deadline_ns);
+    return deadline > 0 && vqa_monotonic_ns() > deadline;
+}
+
+/* The next blocking open or read may wait this long for data. */
+static void arm_deadline(VqaStream *s)
+{
+    double timeout = io_timeout(s);
+    atomic_store(&s->io_deadline_ns, timeout > 0 ? vqa_monotonic_ns() + (int64_t)(timeout * 1e9)
+                                                 : 0);
+}
+
+static int protocol_allowed(const char *whitelist, const char *proto)
+{
+    size_t len = strlen(proto);
+    for (const char *p = whitelist; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == len && !strncmp(p, proto, n))
+            return 1;
+        p += n + (comma ? 1 : 0);
+    }
+    return 0;
+}
+
+/*
+ * Every open, the input's own and those it makes (HLS segments and keys),
+ * comes through here: a protocol off the whitelist is refused and the
+ * refusal reported, rather than left to a line in FFmpeg's log.
+ */
+static int guarded_io_open(AVFormatContext *fmt, AVIOContext **pb, const char *url, int flags,
+                           AVDictionary **options)
+{
+    VqaStream *s = fmt->opaque;
+    const char *proto = avio_find_protocol_name(url);
+    if (proto && !protocol_allowed(s->protocols, proto)) {
+        char quoted_url[300];
+        vqa_json_quote(url, quoted_url, sizeof(quoted_url));
+        snprintf(s->refusal, sizeof(s->refusal),
+                 "refused %s: protocol '%s' is not on the whitelist \"%s\"", quoted_url, proto,
+                 s->protocols);
+        vqa_log(s->log, VQA_LOG_ERROR, "stream %s: %s", s->id, s->refusal);
+        if (pb != &fmt->pb && s->refused_reported++ < MAX_REFUSALS_REPORTED) {
+            char quoted[420], details[800];
+            vqa_json_quote(s->refusal, quoted, sizeof(quoted));
+            snprintf(details, sizeof(details),
+                     "{\"reason\":%s,\"url\":%s,\"protocol\":\"%.32s\"}", quoted, quoted_url,
+                     proto);
+            send_event(s, "stream.error", media_position(s), 0, 0, VQA_SEVERITY_ERROR, details);
+        }
+        return AVERROR(EPERM);
+    }
+    return s->io_open_default(fmt, pb, url, flags, options);
 }
 
 /* What the cost dial saves at the decoder, and where it decodes. */
@@ -89,22 +299,24 @@ static void set_video_cost(VqaStream *s, AVCodecContext *dec, const AVCodec *cod
         vqa_hwaccel_setup(dec, codec, s->hwaccel, s->log, s->id);
 }
 
-static int open_decoder(VqaStream *s, VqaTrack *track, const AVStream *st)
+static int open_decoder(VqaStream *s, VqaTrack *track, const AVCodecParameters *par,
+                        AVRational time_base)
 {
-    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
     if (!codec) {
-        vqa_log(s->log, VQA_LOG_WARNING, "stream %s: no decoder for track %d (%s)", s->id,
-                st->index, avcodec_get_name(st->codecpar->codec_id));
+        vqa_log(s->log, VQA_LOG_WARNING, "stream %s: no decoder for %s track %d (%s)", s->id,
+                track->type == VQA_MEDIA_VIDEO ? "video" : "audio", track->number,
+                avcodec_get_name(par->codec_id));
         return AVERROR_DECODER_NOT_FOUND;
     }
     AVCodecContext *dec = avcodec_alloc_context3(codec);
     if (!dec)
         return AVERROR(ENOMEM);
-    int err = avcodec_parameters_to_context(dec, st->codecpar);
+    int err = avcodec_parameters_to_context(dec, par);
     if (err >= 0) {
         dec->thread_count = s->settings.decoder_threads;
-        dec->pkt_timebase = st->time_base;
-        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+        dec->pkt_timebase = time_base;
+        if (par->codec_type == AVMEDIA_TYPE_VIDEO)
             set_video_cost(s, dec, codec);
         err = avcodec_open2(dec, codec, NULL);
     }
@@ -112,7 +324,9 @@ static int open_decoder(VqaStream *s, VqaTrack *track, const AVStream *st)
         avcodec_free_context(&dec);
         return err;
     }
+    avcodec_free_context(&track->decoder);
     track->decoder = dec;
+    track->time_base = time_base;
     return 0;
 }
 
@@ -125,35 +339,47 @@ static int wanted(const VqaStreamSettings *set, enum AVMediaType type, int nth)
     return 0;
 }
 
+/* Which (type, number) an AVStream would be among the input's tracks, or -1. */
+static int track_number(const VqaStreamSettings *set, const AVStream *st, int *n_video,
+                        int *n_audio)
+{
+    enum AVMediaType type = st->codecpar->codec_type;
+    if (st->disposition & AV_DISPOSITION_ATTACHED_PIC)
+        return -1;
+    int nth = type == AVMEDIA_TYPE_VIDEO   ? (*n_video)++
+              : type == AVMEDIA_TYPE_AUDIO ? (*n_audio)++
+                                           : -1;
+    return nth >= 0 && wanted(set, type, nth) ? nth : -1;
+}
+
+static VqaMediaType media_type(enum AVMediaType type)
+{
+    return type == AVMEDIA_TYPE_VIDEO ? VQA_MEDIA_VIDEO : VQA_MEDIA_AUDIO;
+}
+
+/* The first open: the input's tracks become the stream's for its lifetime. */
 static int select_tracks(VqaStream *s)
 {
     AVFormatContext *fmt = s->fmt;
     s->tracks = vqa_calloc(fmt->nb_streams, sizeof(*s->tracks));
-    s->track_of_av_index = vqa_calloc(fmt->nb_streams, sizeof(int));
-    if (!s->tracks || !s->track_of_av_index)
+    if (!s->tracks)
         return AVERROR(ENOMEM);
     int n_video = 0, n_audio = 0;
     for (unsigned i = 0; i < fmt->nb_streams; i++) {
         AVStream *st = fmt->streams[i];
-        enum AVMediaType type = st->codecpar->codec_type;
         s->track_of_av_index[i] = -1;
         st->discard = AVDISCARD_ALL;
-        if (st->disposition & AV_DISPOSITION_ATTACHED_PIC)
-            continue;
-        int nth = type == AVMEDIA_TYPE_VIDEO   ? n_video++
-                  : type == AVMEDIA_TYPE_AUDIO ? n_audio++
-                                               : -1;
-        if (nth < 0 || !wanted(&s->settings, type, nth))
+        int nth = track_number(&s->settings, st, &n_video, &n_audio);
+        if (nth < 0)
             continue;
         VqaTrack *track = &s->tracks[s->nb_tracks];
-        track->type = type == AVMEDIA_TYPE_VIDEO ? VQA_MEDIA_VIDEO : VQA_MEDIA_AUDIO;
+        track->type = media_type(st->codecpar->codec_type);
         track->number = nth;
         track->av_index = (int)i;
-        track->time_base = st->time_base;
         track->next_t = -1;
-        if (type == AVMEDIA_TYPE_VIDEO)
+        if (track->type == VQA_MEDIA_VIDEO)
             track->frame_rate = av_q2d(av_guess_frame_rate(fmt, st, NULL));
-        if (open_decoder(s, track, st) < 0)
+        if (open_decoder(s, track, st->codecpar, st->time_base) < 0)
             continue;
         st->discard = AVDISCARD_DEFAULT;
         s->track_of_av_index[i] = (int)s->nb_tracks++;
@@ -161,40 +387,118 @@ static int select_tracks(VqaStream *s)
     return s->nb_tracks > 0 ? 0 : AVERROR_STREAM_NOT_FOUND;
 }
 
-static int open_input(VqaStream *s)
+/*
+ * A reopen: the new input's streams are matched to the existing tracks by
+ * type and number. The decoders are replaced on the decode strand (it owns
+ * them), through the note made here; it goes out with the first packet,
+ * when the new timeline is known.
+ */
+static int remap_tracks(VqaStream *s)
 {
+    AVFormatContext *fmt = s->fmt;
+    VqaInputNote *note = vqa_calloc(1, sizeof(*note));
+    if (!note)
+        return AVERROR(ENOMEM);
+    note->reopened = 1;
+    note->nb_params = s->nb_tracks;
+    note->params = vqa_calloc(s->nb_tracks, sizeof(*note->params));
+    note->time_bases = vqa_calloc(s->nb_tracks, sizeof(*note->time_bases));
+    if (!note->params || !note->time_bases) {
+        vqa_input_note_free(&note);
+        return AVERROR(ENOMEM);
+    }
+    int n_video = 0, n_audio = 0, found = 0;
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        AVStream *st = fmt->streams[i];
+        s->track_of_av_index[i] = -1;
+        st->discard = AVDISCARD_ALL;
+        int nth = track_number(&s->settings, st, &n_video, &n_audio);
+        for (size_t slot = 0; nth >= 0 && slot < s->nb_tracks; slot++) {
+            VqaTrack *track = &s->tracks[slot];
+            if (track->type != media_type(st->codecpar->codec_type) || track->number != nth ||
+                note->params[slot])
+                continue;
+            note->params[slot] = avcodec_parameters_alloc();
+            if (!note->params[slot] ||
+                avcodec_parameters_copy(note->params[slot], st->codecpar) < 0) {
+                vqa_input_note_free(&note);
+                return AVERROR(ENOMEM);
+            }
+            note->time_bases[slot] = st->time_base;
+            st->discard = AVDISCARD_DEFAULT;
+            s->track_of_av_index[i] = (int)slot;
+            found++;
+            break;
+        }
+    }
+    if (!found) {
+        vqa_input_note_free(&note);
+        return AVERROR_STREAM_NOT_FOUND;
+    }
+    vqa_input_note_free(&s->reopen_note);
+    s->reopen_note = note;
+    return 0;
+}
+
+static int open_input(VqaStream *s, const char **what)
+{
+    atomic_store(&s->input_state, s->opened ? VQA_INPUT_RECONNECTING : VQA_INPUT_OPENING);
+    s->refusal[0] = '\0';
     AVFormatContext *fmt = avformat_alloc_context();
     if (!fmt)
         return AVERROR(ENOMEM);
     fmt->interrupt_callback = (AVIOInterruptCB){ interrupt_cb, s };
-    int err = avformat_open_input(&fmt, s->url, NULL, NULL);
+    fmt->opaque = s;
+    s->io_open_default = fmt->io_open;
+    fmt->io_open = guarded_io_open;
+    fmt->protocol_whitelist = av_strdup(s->protocols);
+    AVDictionary *opts = NULL;
+    if (s->input_options)
+        av_dict_parse_string(&opts, s->input_options, "=", ":", 0);
+    arm_deadline(s);
+    *what = "cannot open input";
+    int err = fmt->protocol_whitelist ? avformat_open_input(&fmt, s->url, NULL, &opts)
+                                      : AVERROR(ENOMEM);
+    av_dict_free(&opts);
     if (err < 0) {
-        input_failed(s, "cannot open input", err);
+        avformat_free_context(fmt); /* NULL after a failed avformat_open_input */
         return err;
     }
     s->fmt = fmt;
+    arm_deadline(s);
+    *what = "cannot read stream info";
     err = avformat_find_stream_info(fmt, NULL);
-    if (err < 0) {
-        input_failed(s, "cannot read stream info", err);
+    if (err < 0)
         return err;
+    int *map = vqa_realloc(s->track_of_av_index, (fmt->nb_streams + 1) * sizeof(int));
+    if (!map)
+        return AVERROR(ENOMEM);
+    s->track_of_av_index = map;
+    *what = "no decodable audio or video track";
+    if (!s->tracks) {
+        if (fmt->start_time != AV_NOPTS_VALUE)
+            s->start_s = s->demux_start_s = fmt->start_time / (double)AV_TIME_BASE;
+        if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
+            s->duration_s = fmt->duration / (double)AV_TIME_BASE;
+        err = select_tracks(s);
+    } else {
+        err = remap_tracks(s);
     }
-    if (fmt->start_time != AV_NOPTS_VALUE)
-        s->start_s = fmt->start_time / (double)AV_TIME_BASE;
-    if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
-        s->duration_s = fmt->duration / (double)AV_TIME_BASE;
-    err = select_tracks(s);
-    if (err < 0) {
-        input_failed(s, "no decodable audio or video track", err);
+    if (err < 0)
         return err;
-    }
-    atomic_store(&s->input_state, VQA_INPUT_RUNNING);
     vqa_log(s->log, VQA_LOG_INFO, "stream %s: opened %s (%s, %zu tracks, %.3f s)", s->id, s->url,
             fmt->iformat->name, s->nb_tracks, s->duration_s);
     return 0;
 }
 
+static void close_input(VqaStream *s)
+{
+    avformat_close_input(&s->fmt);
+}
+
 static void end_input(VqaStream *s)
 {
+    atomic_store(&s->input_state, VQA_INPUT_ENDED);
     VqaInputItem *eos = vqa_calloc(1, sizeof(*eos));
     if (eos) {
         eos->eos = 1;
@@ -219,19 +523,198 @@ static void check_truncated(VqaStream *s, double read_end_s)
     note_input_error(s, VQA_ERROR_INVALID_DATA, read_end_s, reason, extra);
 }
 
-/* Media time at which a packet's data ends, relative to the stream start. */
-static double packet_end_s(const VqaStream *s, const AVPacket *pkt)
+static int may_reconnect(const VqaStream *s, int av_err)
+{
+    if (atomic_load(&s->stop) || (av_err == AVERROR_EOF && s->is_file))
+        return 0;
+    int limit = s->settings.reconnect;
+    return limit == VQA_RECONNECT_FOREVER || s->attempts < limit;
+}
+
+static double reconnect_delay(const VqaStream *s)
+{
+    double cap = s->settings.reconnect_max_delay > 0 ? s->settings.reconnect_max_delay
+                                                     : DEFAULT_RECONNECT_MAX_DELAY_S;
+    double delay = FIRST_RECONNECT_DELAY_S * pow(2, s->attempts > 0 ? s->attempts - 1 : 0);
+    return fmin(delay, cap);
+}
+
+/*
+ * The input failed, timed out or ended. A live input that may reconnect
+ * says so in a stream.error and is reopened after a backoff; anything else
+ * ends the stream (a file's end is its normal end).
+ */
+static void input_lost(VqaStream *s, const char *what, int av_err)
+{
+    close_input(s);
+    if (may_reconnect(s, av_err)) {
+        s->attempts++;
+        if (isnan(s->lost_wall_s))
+            s->lost_wall_s = vqa_monotonic_s();
+        char reason[400], quoted[420], details[600];
+        describe_failure(s, what, av_err, reason, sizeof(reason));
+        vqa_json_quote(reason, quoted, sizeof(quoted));
+        double delay = reconnect_delay(s);
+        snprintf(details, sizeof(details),
+                 "{\"reason\":%s,\"reconnect\":{\"attempt\":%d,\"in\":%.3f}}", quoted, s->attempts,
+                 delay);
+        vqa_log(s->log, VQA_LOG_WARNING, "stream %s: %s; reconnecting in %.1f s (attempt %d)",
+                s->id, reason, delay, s->attempts);
+        send_event(s, "stream.error", media_position(s), 0, 0, VQA_SEVERITY_ERROR, details);
+        atomic_store(&s->input_state, VQA_INPUT_RECONNECTING);
+        vqa_strand_kick(&s->demux);
+        return;
+    }
+    if (av_err == AVERROR_EOF) {
+        check_truncated(s, s->read_end_s);
+    } else if (!atomic_load(&s->stop)) {
+        char reason[400];
+        describe_failure(s, what, av_err, reason, sizeof(reason));
+        note_input_error(s, map_av_error(av_err), media_position(s), reason, NULL);
+    }
+    end_input(s);
+}
+
+/* Media time of a packet's start (or end), relative to the reader's origin. */
+static double packet_time_s(const VqaStream *s, const AVPacket *pkt, int end)
 {
     const AVStream *st = s->fmt->streams[pkt->stream_index];
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
     if (ts == AV_NOPTS_VALUE)
         return NAN;
-    double start = isnan(s->start_s) ? 0 : s->start_s;
-    return (ts + (pkt->duration > 0 ? pkt->duration : 0)) * av_q2d(st->time_base) - start;
+    double abs_t = (ts + (end && pkt->duration > 0 ? pkt->duration : 0)) * av_q2d(st->time_base);
+    return abs_t - (isnan(s->demux_start_s) ? 0 : s->demux_start_s);
+}
+
+/*
+ * The first packet of a reopened input fixes its timeline: a source whose
+ * clock ran on keeps it (the lost media shows as a gap), a new clock is
+ * placed where the time the input was away says.
+ */
+static void place_reopened_timeline(VqaStream *s, const AVPacket *pkt)
+{
+    const AVStream *st = s->fmt->streams[pkt->stream_index];
+    int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    if (ts == AV_NOPTS_VALUE || !s->reopen_note)
+        return;
+    double abs_t = ts * av_q2d(st->time_base);
+    double away = isnan(s->lost_wall_s) ? 0 : vqa_monotonic_s() - s->lost_wall_s;
+    double origin;
+    if (isnan(s->read_end_s) || isnan(s->demux_start_s)) {
+        origin = isnan(s->demux_start_s) ? abs_t : s->demux_start_s;
+    } else {
+        double continued = abs_t - s->demux_start_s;
+        int same_clock = continued >= s->read_end_s - CLOCK_RESEND_SLACK_S &&
+                         continued <= s->read_end_s + away + CLOCK_CONTINUITY_SLACK_S;
+        origin = same_clock ? s->demux_start_s : abs_t - (s->read_end_s + away);
+    }
+    s->demux_start_s = origin;
+    s->reopen_note->start_s = origin;
+    s->lost_wall_s = NAN;
+    s->pace_wall_s = NAN;
+    VqaInputNote *note = s->reopen_note;
+    s->reopen_note = NULL;
+    send_note(s, note);
+}
+
+/* Media flows: note it for the stall watch, and end a stall that was open. */
+static void media_arrived(VqaStream *s)
+{
+    int64_t now = vqa_monotonic_ns();
+    atomic_store(&s->last_data_ns, now);
+    s->attempts = 0;
+    atomic_store(&s->input_state, VQA_INPUT_RUNNING);
+    pthread_mutex_lock(&s->watch_lock);
+    int resumed = s->stall_state == STALL_OPEN;
+    if (resumed)
+        s->stall_state = STALL_RESUMED;
+    double stalled = now / 1e9 - s->stall_wall_s;
+    pthread_mutex_unlock(&s->watch_lock);
+    if (!resumed)
+        return;
+    VqaInputNote *note = vqa_calloc(1, sizeof(*note));
+    if (note) {
+        note->stall_over = 1;
+        note->value = stalled;
+        send_note(s, note);
+    }
+}
+
+/* Realtime: hold a packet back until the wall clock reaches its media time. */
+static void pace(VqaStream *s, const AVPacket *pkt)
+{
+    const AVStream *st = s->fmt->streams[pkt->stream_index];
+    int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    if (ts == AV_NOPTS_VALUE)
+        return;
+    double t = ts * av_q2d(st->time_base);
+    double now = vqa_monotonic_s();
+    double due = s->pace_wall_s + (t - s->pace_media_s);
+    if (isnan(due) || due < now - PACE_MAX_WAIT_S || due > now + PACE_MAX_WAIT_S) {
+        s->pace_wall_s = now; /* the first packet, or the clock jumped: follow from here */
+        s->pace_media_s = t;
+        return;
+    }
+    if (due > now)
+        vqa_sleep_unless(due - now, &s->stop);
+}
+
+/*
+ * Live overload: when the decode strand has fallen a full input queue
+ * behind, packets are dropped — all of them, until the queue is half empty
+ * and a video key frame arrives (the decoder needs one to go on cleanly).
+ * The dropped span is reported as a stream.gap. @return 1 to keep the packet.
+ */
+static int admit_live_packet(VqaStream *s, const AVPacket *pkt, const VqaTrack *track)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t count = s->in_count, cap = s->in_cap;
+    pthread_mutex_unlock(&s->lock);
+    double t = packet_time_s(s, pkt, 0);
+    if (!s->skipping) {
+        if (count < cap)
+            return 1;
+        s->skipping = 1;
+        s->skipped_packets = 0;
+        s->skip_start_t = isnan(t) ? media_position(s) : t;
+        vqa_log(s->log, VQA_LOG_WARNING, "stream %s: analysis behind the input at %.3f s: "
+                "dropping packets", s->id, s->skip_start_t);
+    }
+    int has_video = 0;
+    for (size_t i = 0; i < s->nb_tracks; i++)
+        has_video |= s->tracks[i].type == VQA_MEDIA_VIDEO;
+    int restart_point = track->type == VQA_MEDIA_VIDEO ? (pkt->flags & AV_PKT_FLAG_KEY) != 0
+                                                      : !has_video;
+    if (count <= cap / 2 && restart_point) {
+        s->skipping = 0;
+        double resume = isnan(t) ? media_position(s) : t;
+        char details[160];
+        snprintf(details, sizeof(details),
+                 "{\"cause\":\"overload\",\"stage\":\"input\",\"packets\":%lld,"
+                 "\"resumed_at\":%.6f}", (long long)s->skipped_packets, resume);
+        VqaInputNote *note = vqa_calloc(1, sizeof(*note));
+        char *copy = vqa_strdup(details);
+        if (note && copy) {
+            *note = (VqaInputNote){ .kind = "stream.gap", .t = s->skip_start_t,
+                                    .value = fmax(0, resume - s->skip_start_t), .has_value = 1,
+                                    .severity = VQA_SEVERITY_WARNING, .details = copy,
+                                    .reset_timeline = 1 };
+            send_note(s, note);
+        } else {
+            vqa_free(note);
+            vqa_free(copy);
+        }
+        return 1;
+    }
+    s->skipped_packets++;
+    atomic_fetch_add(&s->input_dropped, 1);
+    return 0;
 }
 
 static int room_for_packet(VqaStream *s)
 {
+    if (s->settings.live)
+        return 1; /* live inputs never wait: admit_live_packet drops instead */
     pthread_mutex_lock(&s->lock);
     int room = s->in_count < s->in_cap;
     if (!room)
@@ -240,24 +723,47 @@ static int room_for_packet(VqaStream *s)
     return room;
 }
 
+/* Open (or reopen after the backoff) the input. @return 0 when there is one to read. */
+static int ensure_open(VqaStream *s)
+{
+    if (s->fmt)
+        return 0;
+    if (s->opened && vqa_sleep_unless(reconnect_delay(s), &s->stop)) {
+        end_input(s);
+        return -1;
+    }
+    if (s->opened)
+        atomic_fetch_add(&s->reconnects, 1);
+    const char *what = "cannot open input";
+    int err = atomic_load(&s->stop) ? AVERROR_EXIT : open_input(s, &what);
+    s->opened = 1;
+    if (err < 0) {
+        input_lost(s, what, err);
+        return -1;
+    }
+    return 0;
+}
+
 void vqa_demux_work(VqaStrand *strand)
 {
     VqaStream *s = strand->owner;
-    if (!s->opened) {
-        s->opened = 1;
-        if (atomic_load(&s->stop) || open_input(s) < 0) {
-            end_input(s);
-            return;
-        }
+    if (atomic_load(&s->stop)) {
+        close_input(s);
+        end_input(s);
+        return;
     }
+    if (ensure_open(s) < 0)
+        return;
     for (int n = 0; n < READ_BATCH; n++) {
         if (atomic_load(&s->stop)) {
+            close_input(s);
             end_input(s);
             return;
         }
         if (!room_for_packet(s))
             return;
         AVPacket *pkt = av_packet_alloc();
+        arm_deadline(s);
         int err = pkt ? av_read_frame(s->fmt, pkt) : AVERROR(ENOMEM);
         if (err == AVERROR(EAGAIN)) {
             av_packet_free(&pkt);
@@ -265,11 +771,7 @@ void vqa_demux_work(VqaStrand *strand)
         }
         if (err < 0) {
             av_packet_free(&pkt);
-            if (err != AVERROR_EOF && !atomic_load(&s->stop))
-                input_failed(s, "read error", err);
-            else if (err == AVERROR_EOF)
-                check_truncated(s, s->read_end_s);
-            end_input(s);
+            input_lost(s, "read error", err);
             return;
         }
         int slot = s->track_of_av_index[pkt->stream_index];
@@ -277,7 +779,16 @@ void vqa_demux_work(VqaStrand *strand)
             av_packet_free(&pkt);
             continue;
         }
-        double end_s = packet_end_s(s, pkt);
+        media_arrived(s);
+        if (s->reopen_note)
+            place_reopened_timeline(s, pkt);
+        if (s->settings.realtime)
+            pace(s, pkt);
+        if (s->settings.live && !admit_live_packet(s, pkt, &s->tracks[slot])) {
+            av_packet_free(&pkt);
+            continue;
+        }
+        double end_s = packet_time_s(s, pkt, 1);
         if (!isnan(end_s) && (isnan(s->read_end_s) || end_s > s->read_end_s)) {
             s->read_end_s = end_s;
             atomic_store(&s->read_media_time, end_s);
@@ -285,8 +796,7 @@ void vqa_demux_work(VqaStrand *strand)
         VqaInputItem *item = vqa_calloc(1, sizeof(*item));
         if (!item) {
             av_packet_free(&pkt);
-            input_failed(s, "read", AVERROR(ENOMEM));
-            end_input(s);
+            input_lost(s, "read", AVERROR(ENOMEM));
             return;
         }
         item->packet = pkt;
@@ -295,6 +805,90 @@ void vqa_demux_work(VqaStrand *strand)
         vqa_stream_enqueue_input(s, item);
     }
     vqa_strand_kick(strand);
+}
+
+/*
+ * The watch thread, about every 100 ms: a live input silent for the stall
+ * timeout starts a stream.stall, back-dated to when its data stopped.
+ */
+void vqa_demux_watch(VqaStream *s, double now_s)
+{
+    if (s->push || !s->settings.live || stall_timeout(s) <= 0)
+        return;
+    double last = atomic_load(&s->last_data_ns) / 1e9;
+    double silent = now_s - last;
+    if (silent < stall_timeout(s) || atomic_load(&s->stop))
+        return;
+    pthread_mutex_lock(&s->watch_lock);
+    if (s->stall_state == STALL_NONE) {
+        s->stall_state = STALL_OPEN;
+        s->stall_wall_s = last;
+        s->stall_t = atomic_load(&s->media_time); /* where analysed media ends */
+        int state = atomic_load(&s->input_state);
+        if (state == VQA_INPUT_RUNNING)
+            atomic_store(&s->input_state, VQA_INPUT_STALLED);
+        char details[160];
+        snprintf(details, sizeof(details), "{\"timeout\":%.3f,\"input\":\"%s\"}",
+                 stall_timeout(s), vqa_input_state_name(state));
+        vqa_log(s->log, VQA_LOG_WARNING, "stream %s: no data for %.1f s", s->id, silent);
+        VqaEvent ev = { .stream = s->id, .detector = "converter", .kind = "stream.stall",
+                        .state = VQA_EVENT_START, .t = s->stall_t, .value = silent,
+                        .has_value = 1, .severity = VQA_SEVERITY_ERROR, .details_json = details };
+        atomic_fetch_add(&s->events, 1);
+        vqa_context_dispatch(s->ctx, &ev);
+    }
+    pthread_mutex_unlock(&s->watch_lock);
+}
+
+void vqa_demux_stall_over(VqaStream *s, double t, int closed_by_eos)
+{
+    pthread_mutex_lock(&s->watch_lock);
+    int open = s->stall_state == STALL_OPEN || s->stall_state == STALL_RESUMED;
+    if (open) {
+        double stalled = closed_by_eos ? vqa_monotonic_s() - s->stall_wall_s : s->stall_value;
+        if (t < s->stall_t)
+            t = s->stall_t;
+        char details[96];
+        snprintf(details, sizeof(details), closed_by_eos ? "{\"closed_by\":\"eos\"}" : "{}");
+        VqaEvent ev = { .stream = s->id, .detector = "converter", .kind = "stream.stall",
+                        .state = VQA_EVENT_END, .t = t, .duration = t - s->stall_t,
+                        .value = stalled, .has_value = 1, .severity = VQA_SEVERITY_ERROR,
+                        .details_json = details };
+        vqa_log(s->log, VQA_LOG_INFO, "stream %s: data again after %.1f s", s->id, stalled);
+        atomic_fetch_add(&s->events, 1);
+        vqa_context_dispatch(s->ctx, &ev);
+    }
+    s->stall_state = closed_by_eos ? STALL_CLOSED : STALL_NONE;
+    pthread_mutex_unlock(&s->watch_lock);
+}
+
+void vqa_demux_apply_note(VqaStream *s, VqaInputNote *note)
+{
+    if (note->reopened) {
+        for (size_t i = 0; i < note->nb_params && i < s->nb_tracks; i++) {
+            VqaTrack *track = &s->tracks[i];
+            if (note->params[i] &&
+                open_decoder(s, track, note->params[i], note->time_bases[i]) < 0)
+                vqa_log(s->log, VQA_LOG_ERROR, "stream %s: cannot reopen the decoder of %s "
+                        "track %d", s->id, track->type == VQA_MEDIA_VIDEO ? "video" : "audio",
+                        track->number);
+        }
+        s->start_s = note->start_s;
+        s->reconnected = 1;
+        s->reconnect_from_t = atomic_load(&s->media_time);
+    }
+    if (note->reset_timeline)
+        for (size_t i = 0; i < s->nb_tracks; i++)
+            s->tracks[i].next_t = -1;
+    if (note->kind)
+        vqa_stream_emit(s, note->kind, VQA_EVENT_INSTANT, note->t, note->value, note->has_value,
+                        note->severity, note->details);
+    if (note->stall_over) {
+        pthread_mutex_lock(&s->watch_lock);
+        s->stall_value = note->value;
+        pthread_mutex_unlock(&s->watch_lock);
+        s->stall_over_pending = 1;
+    }
 }
 
 static void decode_error(VqaStream *s, VqaTrack *track, int err)
@@ -375,4 +969,7 @@ int vqa_demux_drain(VqaStream *s)
 void vqa_demux_close(VqaStream *s)
 {
     avformat_close_input(&s->fmt);
+    vqa_input_note_free(&s->reopen_note);
+    vqa_free(s->protocols);
+    vqa_free(s->input_options);
 }

@@ -328,10 +328,22 @@ static int grow_queue(VqaDetectorInstance *d)
 
 void vqa_detector_enqueue_locked(VqaDetectorInstance *d, const VqaFrame *frame, int live)
 {
-    if (d->failed || (live && d->q_count >= d->q_limit)) {
+    if (d->failed) {
         atomic_fetch_add(&d->dropped, 1);
         vqa_frame_unref(&frame);
         return;
+    }
+    if (live && d->q_count >= d->q_limit) {
+        if (d->drop_frames++ == 0)
+            d->drop_start_t = frame->t;
+        d->drop_end_t = frame->t + frame->duration;
+        atomic_fetch_add(&d->dropped, 1);
+        vqa_frame_unref(&frame);
+        return;
+    }
+    if (d->drop_frames > 0) { /* the missed span is complete: the bus reports it */
+        d->drop_end_t = frame->t;
+        d->drop_report = 1;
     }
     /* A file's producer waits for room before each packet, but one packet or the
      * decoder's drain can yield several frames: grow rather than drop. */

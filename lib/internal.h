@@ -40,13 +40,38 @@ struct VqaContext {
     VqaStream **streams;
     size_t nb_streams, cap_streams;
     unsigned next_index;
+    size_t blocking_readers;      /* live pull streams ever added: one I/O thread each */
+    pthread_t watch_thread;       /* stall watch, started with the first live stream */
+    pthread_cond_t watch_cond;
+    int watch_started, watch_stop;
 };
+
+/**
+ * What the input side tells the decode strand in order with the media: an
+ * event to emit, a reopened input's new decoders and timeline, the end of
+ * a stall. Owned by its item.
+ */
+typedef struct VqaInputNote {
+    const char *kind;             /* an instant event of the converter to emit, or NULL */
+    double t, value;
+    int has_value;
+    VqaSeverity severity;
+    char *details;                /* JSON object, owned */
+    int reset_timeline;           /* media was skipped (and reported): no gap check next */
+    int reopened;                 /* the input was reopened: */
+    AVCodecParameters **params;   /*   per track slot, NULL if the track is gone */
+    size_t nb_params;
+    AVRational *time_bases;       /*   per track slot */
+    double start_s;               /*   the timeline origin from now on */
+    int stall_over;               /* media flows again after a stall */
+} VqaInputNote;
 
 /** An item of a stream's input queue. */
 typedef struct VqaInputItem {
     struct VqaInputItem *next;
     AVPacket *packet;             /* pull: a packet of `track` */
     AVFrame *frame;               /* push: a decoded frame */
+    VqaInputNote *note;           /* pull: news from the input side */
     AVRational time_base;         /* push: of frame->pts */
     VqaMediaType type;            /* push: which kind of track */
     int track;                    /* pull: track slot; push: audio track number */
@@ -109,6 +134,11 @@ struct VqaDetectorInstance {
     double last_t;                /* end of the latest frame processed */
     VqaOpenDefect open[VQA_MAX_OPEN_DEFECTS];
     size_t nb_open;
+    /* live overload, touched by the decode strand under the stream lock: the
+     * span of frames this instance missed, reported once it gets frames again */
+    int64_t drop_frames;
+    double drop_start_t, drop_end_t;
+    int drop_report;              /* the span is complete: report it */
     atomic_llong analysed, dropped;
     atomic_llong cpu_ns;          /* thread CPU time spent in process() */
     _Atomic double media_time;    /* last_t, for readers on other threads */
@@ -140,9 +170,37 @@ struct VqaStream {
 
     /* pull input, touched by the demux strand */
     AVFormatContext *fmt;
-    int opened;
+    char *protocols;              /* the whitelist in force */
+    char *input_options;
+    int is_file;                  /* a local file: its end is the end */
+    int opened;                   /* the first open was tried */
+    int attempts;                 /* failed opens and reads since media last flowed */
+    int refused_reported;         /* URLs refused by the whitelist, reported */
     VqaStrand demux;
     double read_end_s;            /* end of the latest packet read, media seconds */
+    double demux_start_s;         /* the timeline origin as the reader sees it */
+    double lost_wall_s;           /* when the input was lost, monotonic seconds */
+    double pace_wall_s, pace_media_s; /* realtime: media time pace_media_s was due at pace_wall_s */
+    int skipping;                 /* live overload: packets dropped until a key frame */
+    int64_t skipped_packets;
+    double skip_start_t;
+    atomic_llong io_deadline_ns;  /* the interrupt callback gives up after this; 0: never */
+    struct VqaTsMon *tsmon;       /* transport checks of a TS byte stream, or NULL */
+    VqaInputNote *reopen_note;    /* a reopened input's decoders, sent with its first packet */
+    char refusal[400];            /* why the whitelist refused an open, for the error */
+    int (*io_open_default)(AVFormatContext *fmt, AVIOContext **pb, const char *url, int flags,
+                           AVDictionary **options);
+
+    /* stall watch (live pull inputs), guarded by watch_lock */
+    pthread_mutex_t watch_lock;
+    int stall_state;              /* STALL_* in demux.c */
+    double stall_wall_s;          /* when the stall began */
+    double stall_t;               /* its media time */
+    double stall_value;           /* wall seconds it lasted, once over */
+    atomic_llong last_data_ns;    /* when the input last delivered a packet */
+    int stall_over_pending;       /* decode strand: end the stall at the next frame */
+    int reconnected;              /* decode strand: the next frame follows a reopen */
+    double reconnect_from_t;      /* where the media analysed before it ended */
 
     /* decode strand state */
     VqaStrand decode;
@@ -188,7 +246,18 @@ void vqa_input_item_free(VqaInputItem *item);
 int vqa_stream_push_item(VqaStream *s, VqaInputItem *item);
 
 /* demux.c: pull inputs */
+/** Check the live-input settings; msg gets the reason. */
+int vqa_demux_check_settings(const VqaStreamSettings *set, char *msg, size_t size);
+/** Set up a pull stream's reader state (whitelist, options) from its settings. */
+int vqa_demux_init(VqaStream *s, const VqaStreamSettings *set);
 void vqa_demux_work(VqaStrand *strand);
+/** Decode strand: act on a note from the input side. */
+void vqa_demux_apply_note(VqaStream *s, VqaInputNote *note);
+void vqa_input_note_free(VqaInputNote **note);
+/** The context's watch thread: start or keep a stall of a live input. */
+void vqa_demux_watch(VqaStream *s, double now_s);
+/** Decode strand: media flows again at t (or the input ends, closed_by_eos). */
+void vqa_demux_stall_over(VqaStream *s, double t, int closed_by_eos);
 int vqa_demux_decode_packet(VqaStream *s, VqaInputItem *item);
 int vqa_demux_drain(VqaStream *s);
 void vqa_demux_close(VqaStream *s);

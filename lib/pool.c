@@ -74,6 +74,31 @@ int vqa_pool_open(VqaPool **out, int n_threads, const char *name)
     return 0;
 }
 
+int vqa_pool_grow(VqaPool *pool, int n_threads)
+{
+    pthread_mutex_lock(&pool->lock);
+    int err = 0;
+    if (n_threads > pool->n_threads && !pool->closing) {
+        pthread_t *threads = vqa_realloc(pool->threads, (size_t)n_threads * sizeof(*threads));
+        if (threads)
+            pool->threads = threads;
+        else
+            err = VQA_ERR(ENOMEM);
+        for (int i = pool->n_threads; !err && i < n_threads; i++) {
+            if (pthread_create(&pool->threads[i], NULL, worker_main, pool)) {
+                err = VQA_ERR(EAGAIN);
+                break;
+            }
+            char tname[16];
+            snprintf(tname, sizeof(tname), "%.10s-%d", pool->name, i);
+            pthread_setname_np(pool->threads[i], tname);
+            pool->n_threads = i + 1;
+        }
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return err;
+}
+
 void vqa_pool_close(VqaPool **ppool)
 {
     VqaPool *pool = ppool ? *ppool : NULL;
@@ -105,9 +130,14 @@ void vqa_pool_submit(VqaPool *pool, VqaTask *task)
     pthread_mutex_unlock(&pool->lock);
 }
 
-int vqa_pool_threads(const VqaPool *pool)
+int vqa_pool_threads(VqaPool *pool)
 {
-    return pool ? pool->n_threads : 0;
+    if (!pool)
+        return 0;
+    pthread_mutex_lock(&pool->lock);
+    int n = pool->n_threads;
+    pthread_mutex_unlock(&pool->lock);
+    return n;
 }
 
 int vqa_pool_is_worker(const VqaPool *pool)

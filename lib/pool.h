@@ -31,7 +31,14 @@ void vqa_pool_close(VqaPool **pool);
 /** Queue a task (FIFO). The task's memory must stay valid until it has run. */
 void vqa_pool_submit(VqaPool *pool, VqaTask *task);
 
-int vqa_pool_threads(const VqaPool *pool);
+int vqa_pool_threads(VqaPool *pool);
+
+/**
+ * Add workers until the pool has n_threads (never removes any). The I/O
+ * pool grows this way: each live input blocks one reader while it waits
+ * for data. @return 0, VQA_ERR(ENOMEM) or VQA_ERR(EAGAIN).
+ */
+int vqa_pool_grow(VqaPool *pool, int n_threads);
 
 /** @return nonzero when called from one of this pool's workers. */
 int vqa_pool_is_worker(const VqaPool *pool);

@@ -20,6 +20,8 @@
 
 #define DECODE_BATCH 8
 #define INPUT_QUEUE_PACKETS 64
+/* A live input's queue: a few seconds of packets absorb a hiccup of the workers. */
+#define LIVE_INPUT_QUEUE_PACKETS 256
 /* A push stream's tracks: one video and up to this many audio tracks. */
 #define PUSH_MAX_AUDIO_TRACKS 16
 
@@ -41,6 +43,7 @@ void vqa_input_item_free(VqaInputItem *item)
         return;
     av_packet_free(&item->packet);
     av_frame_free(&item->frame);
+    vqa_input_note_free(&item->note);
     vqa_free(item);
 }
 
@@ -54,6 +57,7 @@ static void stream_free(VqaStream *s)
         vqa_bus_free_track(&s->tracks[i]);
     vqa_free(s->tracks);
     vqa_free(s->track_of_av_index);
+    pthread_mutex_destroy(&s->watch_lock);
     while (s->in_head) {
         VqaInputItem *next = s->in_head->next;
         vqa_input_item_free(s->in_head);
@@ -140,7 +144,7 @@ static VqaInputItem *next_item(VqaStream *s)
 {
     pthread_mutex_lock(&s->lock);
     VqaInputItem *item = s->in_head;
-    if (item && !item->eos && !atomic_load(&s->stop) && !s->settings.live &&
+    if (item && !item->eos && !item->note && !atomic_load(&s->stop) && !s->settings.live &&
         !vqa_bus_has_room_locked(s)) {
         s->decode_parked = 1;
         item = NULL;
@@ -176,6 +180,10 @@ static VqaTrack *push_track(VqaStream *s, VqaMediaType type, int number)
 
 static int decode_item(VqaStream *s, VqaInputItem *item)
 {
+    if (item->note) {
+        vqa_demux_apply_note(s, item->note);
+        return 0;
+    }
     if (item->packet)
         return vqa_demux_decode_packet(s, item);
     VqaTrack *track = push_track(s, item->type, item->type == VQA_MEDIA_VIDEO ? 0 : item->track);
@@ -198,6 +206,7 @@ static void end_of_input(VqaStream *s)
         vqa_stream_emit(s, "stream.error", VQA_EVENT_INSTANT, s->input_error_t, 0, 0,
                         VQA_SEVERITY_ERROR, details);
     vqa_free(details);
+    vqa_demux_stall_over(s, atomic_load(&s->media_time), 1);
     vqa_bus_end(s);
 }
 
@@ -213,7 +222,7 @@ static void decode_work(VqaStrand *strand)
             end_of_input(s);
             return;
         }
-        int err = atomic_load(&s->stop) ? 0 : decode_item(s, item);
+        int err = atomic_load(&s->stop) && !item->note ? 0 : decode_item(s, item);
         vqa_input_item_free(item);
         if (err < 0) {
             /* Only resource failures get here; the stream cannot go on. */
@@ -237,11 +246,15 @@ static int stream_init(VqaContext *ctx, VqaStream *s, const VqaStreamSettings *s
     s->log = &ctx->settings.logger;
     s->settings = *set;
     s->settings.id = s->settings.url = s->settings.detectors = s->settings.hwaccel = NULL;
+    s->settings.protocols = s->settings.input_options = NULL; /* copied by vqa_demux_init */
     s->push = !set->url;
     s->start_s = NAN;
     s->read_end_s = NAN;
-    s->in_cap = s->push ? (size_t)ctx->settings.queue_frames : INPUT_QUEUE_PACKETS;
+    s->in_cap = s->push            ? (size_t)ctx->settings.queue_frames
+                : s->settings.live ? LIVE_INPUT_QUEUE_PACKETS
+                                   : INPUT_QUEUE_PACKETS;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->watch_lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     vqa_strand_init(&s->decode, ctx->compute, decode_work, s, vqa_stream_hold, vqa_stream_release);
     vqa_strand_init(&s->demux, ctx->io, vqa_demux_work, s, vqa_stream_hold, vqa_stream_release);
@@ -257,6 +270,8 @@ static int stream_init(VqaContext *ctx, VqaStream *s, const VqaStreamSettings *s
     char index_id[16];
     snprintf(index_id, sizeof(index_id), "%u", index);
     s->id = vqa_strdup(set->id ? set->id : index_id);
+    if (!s->push && s->url && vqa_demux_init(s, set) < 0)
+        return VQA_ERR(ENOMEM);
     if (!s->scratch || !s->sw_scratch || !s->id || (set->url && !s->url) ||
         (s->push && !s->tracks) || (set->hwaccel && !s->hwaccel))
         return VQA_ERR(ENOMEM);
@@ -287,6 +302,10 @@ static int check_settings(const VqaContext *ctx, const VqaStreamSettings *set)
     }
     if (set->id && !set->id[0]) {
         vqa_log(log, VQA_LOG_ERROR, "a stream id must not be empty");
+        return VQA_ERR(EINVAL);
+    }
+    if (vqa_demux_check_settings(set, msg, sizeof(msg)) < 0) {
+        vqa_log(log, VQA_LOG_ERROR, "%s", msg);
         return VQA_ERR(EINVAL);
     }
     return 0;

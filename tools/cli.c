@@ -20,7 +20,19 @@ enum {
     OPT_VERSION,
     OPT_COST,
     OPT_HWACCEL,
+    OPT_STALL_TIMEOUT,
+    OPT_TIMEOUT,
+    OPT_RECONNECT,
+    OPT_RECONNECT_MAX_DELAY,
+    OPT_PROTOCOLS,
+    OPT_INPUT_OPTIONS,
+    OPT_STATS,
+    OPT_STATS_INTERVAL,
 };
+
+/* Seconds options of `monitor`: the most any of them takes. */
+#define SECONDS_MAX 86400.0
+#define DEFAULT_STATS_INTERVAL_S 10.0
 
 static const struct option long_options[] = {
     { "detectors", required_argument, NULL, 'd' },
@@ -33,6 +45,14 @@ static const struct option long_options[] = {
     { "quiet", no_argument, NULL, 'q' },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "json", no_argument, NULL, OPT_JSON },
+    { "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "reconnect", required_argument, NULL, OPT_RECONNECT },
+    { "reconnect-max-delay", required_argument, NULL, OPT_RECONNECT_MAX_DELAY },
+    { "protocols", required_argument, NULL, OPT_PROTOCOLS },
+    { "input-options", required_argument, NULL, OPT_INPUT_OPTIONS },
+    { "stats", required_argument, NULL, OPT_STATS },
+    { "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -42,7 +62,7 @@ void cli_print_help(FILE *f)
 {
     fputs("Usage: vqa scan [OPTIONS] INPUT...\n"
           "       vqa plugins [--json] [--plugin-path DIR]\n"
-          "       vqa monitor [OPTIONS] INPUT...   (not available yet)\n"
+          "       vqa monitor [OPTIONS] INPUT...\n"
           "       vqa --version | --help\n"
           "\n"
           "Watch audio/video inputs for defects (freeze, black, silence, ...).\n"
@@ -66,6 +86,22 @@ void cli_print_help(FILE *f)
           "  -q, --quiet            log errors only\n"
           "      --log-level LEVEL  none, error, warning, info, debug or trace\n"
           "      --json             (plugins) print one JSON document\n"
+          "\n"
+          "`monitor` watches live inputs (HLS, RTMP, SRT, UDP/TCP MPEG-TS, ...) in real\n"
+          "time; files are read at their own speed. It reconnects inputs that fail and\n"
+          "runs until every input has ended or it is interrupted (SIGINT/SIGTERM close\n"
+          "every open defect and exit 0). Monitor options:\n"
+          "      --stall-timeout S  stream.stall after S s without data (default 2)\n"
+          "      --timeout S        give up an open or read after S s without data and\n"
+          "                         reconnect (default 10)\n"
+          "      --reconnect N      reopen a failed input up to N times in a row, or\n"
+          "                         'forever' (default)\n"
+          "      --reconnect-max-delay S  longest wait between attempts (default 30)\n"
+          "      --protocols LIST   protocols an input may use, e.g. 'http,tcp,tls'\n"
+          "                         (default: all; network inputs may not read files)\n"
+          "      --input-options K=V:K=V  FFmpeg options for opening every input\n"
+          "      --stats FILE       heartbeat lines (JSON) to FILE instead of stderr\n"
+          "      --stats-interval S seconds between heartbeats (default 10, 0 = none)\n"
           "  -h, --help             show this help\n"
           "      --version          print the library version\n"
           "\n"
@@ -166,12 +202,68 @@ static ToolCommand parse_command(const char *word)
     return TOOL_CMD_NONE;
 }
 
-/* Options `plugins` does not take, and the one only it takes. */
+static const char *long_name(int c);
+
+static int monitor_only(int c)
+{
+    return c >= OPT_STALL_TIMEOUT && c <= OPT_STATS_INTERVAL;
+}
+
+/* Options `plugins` does not take, the one only it takes, and those of `monitor` only. */
 static int option_fits(ToolCommand cmd, int c)
 {
     if (cmd == TOOL_CMD_PLUGINS)
-        return c != 'd' && c != 'o' && c != OPT_THREADS && c != OPT_COST && c != OPT_HWACCEL;
+        return c != 'd' && c != 'o' && c != OPT_THREADS && c != OPT_COST && c != OPT_HWACCEL &&
+               !monitor_only(c);
+    if (cmd == TOOL_CMD_SCAN && monitor_only(c))
+        return 0;
     return c != OPT_JSON;
+}
+
+/* A number of seconds in [min, SECONDS_MAX]. */
+static int parse_seconds(const char *text, double min, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !(v >= min && v <= SECONDS_MAX))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int apply_monitor_option(ToolOptions *opts, int c)
+{
+    double v;
+    switch (c) {
+    case OPT_STALL_TIMEOUT:
+    case OPT_TIMEOUT:
+    case OPT_RECONNECT_MAX_DELAY:
+        if (parse_seconds(optarg, 0.1, &v) < 0)
+            return cli_usage_error("--%s takes seconds from 0.1 to %.0f, not '%s'",
+                                   long_name(c), SECONDS_MAX, optarg);
+        *(c == OPT_STALL_TIMEOUT ? &opts->stall_timeout
+          : c == OPT_TIMEOUT     ? &opts->io_timeout
+                                 : &opts->reconnect_max_delay) = v;
+        break;
+    case OPT_STATS_INTERVAL:
+        if (parse_seconds(optarg, 0, &opts->stats_interval) < 0)
+            return cli_usage_error("--stats-interval takes seconds from 0 to %.0f, not '%s'",
+                                   SECONDS_MAX, optarg);
+        break;
+    case OPT_RECONNECT:
+        if (!strcmp(optarg, "forever")) {
+            opts->reconnect = VQA_RECONNECT_FOREVER;
+        } else if (parse_threads(optarg, &opts->reconnect) < 0) {
+            return cli_usage_error("--reconnect takes a count from 0 to %d or 'forever', "
+                                   "not '%s'", THREADS_MAX, optarg);
+        }
+        break;
+    case OPT_PROTOCOLS: opts->protocols = optarg; break;
+    case OPT_INPUT_OPTIONS: opts->input_options = optarg; break;
+    case OPT_STATS: opts->stats_path = optarg; break;
+    }
+    return 0;
 }
 
 /* getopt reports the offending option in optopt (short) or argv[optind-1] (long). */
@@ -242,6 +334,15 @@ static int apply_option(ToolOptions *opts, int c, char **argv)
         break;
     case OPT_HWACCEL: opts->hwaccel = optarg; break;
     case OPT_JSON: opts->json = 1; break;
+    case OPT_STALL_TIMEOUT:
+    case OPT_TIMEOUT:
+    case OPT_RECONNECT:
+    case OPT_RECONNECT_MAX_DELAY:
+    case OPT_PROTOCOLS:
+    case OPT_INPUT_OPTIONS:
+    case OPT_STATS:
+    case OPT_STATS_INTERVAL:
+        return apply_monitor_option(opts, c);
     case 'h': opts->command = TOOL_CMD_HELP; break;
     case OPT_VERSION: opts->command = TOOL_CMD_VERSION; break;
     default: return bad_option(c, argv);
@@ -263,6 +364,8 @@ int cli_parse(ToolOptions *opts, int argc, char **argv)
 {
     memset(opts, 0, sizeof(*opts));
     opts->log_level = VQA_LOG_WARNING;
+    opts->reconnect = VQA_RECONNECT_FOREVER;
+    opts->stats_interval = DEFAULT_STATS_INTERVAL_S;
     if (argc < 2)
         return cli_usage_error("no command given (scan, plugins or monitor)");
     opts->command = parse_command(argv[1]);

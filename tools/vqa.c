@@ -7,13 +7,6 @@
 
 #include "vqa_tool.h"
 
-static int cmd_monitor(const ToolOptions *opts)
-{
-    (void)opts;
-    fputs("vqa: monitor is not available yet (live inputs come in a later release)\n", stderr);
-    return TOOL_EXIT_USAGE;
-}
-
 int main(int argc, char **argv)
 {
     ToolOptions opts;

@@ -3,6 +3,7 @@
  *
  *   cli.c          command line → ToolOptions, usage text, the stderr logger
  *   scan.c         `vqa scan`: one context, one pull stream per input, signals
+ *   monitor.c      `vqa monitor`: live inputs in real time, reconnects, heartbeats
  *   plugins_cmd.c  `vqa plugins`: what was loaded and what failed, text or JSON
  *   json_out.c     JSON writing and the event sink (JSON Lines)
  *   vqa.c          main: dispatch to a command
@@ -43,6 +44,15 @@ typedef struct ToolOptions {
     VqaLogLevel log_level;
     int log_level_set;             /**< -v, -q or --log-level was given */
     int json;                      /**< plugins --json */
+    /* monitor */
+    double stall_timeout;          /**< --stall-timeout S, 0: the library's default */
+    double io_timeout;             /**< --timeout S, 0: the library's default */
+    int reconnect;                 /**< --reconnect N|forever (default forever) */
+    double reconnect_max_delay;    /**< --reconnect-max-delay S, 0: default */
+    const char *protocols;         /**< --protocols LIST */
+    const char *input_options;     /**< --input-options K=V:K=V */
+    const char *stats_path;        /**< --stats FILE, NULL: standard error */
+    double stats_interval;         /**< --stats-interval S (default 10) */
     char **inputs;                 /**< points into argv */
     int nb_inputs;
 } ToolOptions;
@@ -116,6 +126,7 @@ int event_sink_close(EventSink *sink);
 
 /* commands */
 int cmd_scan(const ToolOptions *opts);
+int cmd_monitor(const ToolOptions *opts);
 
 /** Show FFmpeg's own log lines on standard error only at -v and above. */
 void tool_route_libav_log(VqaLogLevel level);
