@@ -523,6 +523,29 @@ static void check_truncated(VqaStream *s, double read_end_s)
     note_input_error(s, VQA_ERROR_INVALID_DATA, read_end_s, reason, extra);
 }
 
+/* The packets dropped since skip_start_t are one stream.gap, up to resume_t. */
+static void end_skip(VqaStream *s, double resume_t)
+{
+    s->skipping = 0;
+    char details[160];
+    snprintf(details, sizeof(details),
+             "{\"cause\":\"overload\",\"stage\":\"input\",\"packets\":%lld,"
+             "\"resumed_at\":%.6f}", (long long)s->skipped_packets, resume_t);
+    VqaInputNote *note = vqa_calloc(1, sizeof(*note));
+    char *copy = vqa_strdup(details);
+    if (!note || !copy) {
+        vqa_free(note);
+        vqa_free(copy);
+        vqa_log(s->log, VQA_LOG_ERROR, "stream %s: out of memory: overload gap lost", s->id);
+        return;
+    }
+    *note = (VqaInputNote){ .kind = "stream.gap", .t = s->skip_start_t,
+                            .value = fmax(0, resume_t - s->skip_start_t), .has_value = 1,
+                            .severity = VQA_SEVERITY_WARNING, .details = copy,
+                            .reset_timeline = 1 };
+    send_note(s, note);
+}
+
 static int may_reconnect(const VqaStream *s, int av_err)
 {
     if (atomic_load(&s->stop) || (av_err == AVERROR_EOF && s->is_file))
@@ -547,6 +570,8 @@ static double reconnect_delay(const VqaStream *s)
 static void input_lost(VqaStream *s, const char *what, int av_err)
 {
     close_input(s);
+    if (s->skipping)
+        end_skip(s, media_position(s));
     if (may_reconnect(s, av_err)) {
         s->attempts++;
         if (isnan(s->lost_wall_s))
@@ -570,7 +595,8 @@ static void input_lost(VqaStream *s, const char *what, int av_err)
     } else if (!atomic_load(&s->stop)) {
         char reason[400];
         describe_failure(s, what, av_err, reason, sizeof(reason));
-        note_input_error(s, map_av_error(av_err), media_position(s), reason, NULL);
+        int status = av_err == AVERROR_EXIT ? VQA_ERR(ETIMEDOUT) : map_av_error(av_err);
+        note_input_error(s, status, media_position(s), reason, NULL);
     }
     end_input(s);
 }
@@ -686,24 +712,7 @@ static int admit_live_packet(VqaStream *s, const AVPacket *pkt, const VqaTrack *
     int restart_point = track->type == VQA_MEDIA_VIDEO ? (pkt->flags & AV_PKT_FLAG_KEY) != 0
                                                       : !has_video;
     if (count <= cap / 2 && restart_point) {
-        s->skipping = 0;
-        double resume = isnan(t) ? media_position(s) : t;
-        char details[160];
-        snprintf(details, sizeof(details),
-                 "{\"cause\":\"overload\",\"stage\":\"input\",\"packets\":%lld,"
-                 "\"resumed_at\":%.6f}", (long long)s->skipped_packets, resume);
-        VqaInputNote *note = vqa_calloc(1, sizeof(*note));
-        char *copy = vqa_strdup(details);
-        if (note && copy) {
-            *note = (VqaInputNote){ .kind = "stream.gap", .t = s->skip_start_t,
-                                    .value = fmax(0, resume - s->skip_start_t), .has_value = 1,
-                                    .severity = VQA_SEVERITY_WARNING, .details = copy,
-                                    .reset_timeline = 1 };
-            send_note(s, note);
-        } else {
-            vqa_free(note);
-            vqa_free(copy);
-        }
+        end_skip(s, isnan(t) ? media_position(s) : t);
         return 1;
     }
     s->skipped_packets++;
@@ -784,14 +793,15 @@ void vqa_demux_work(VqaStrand *strand)
             place_reopened_timeline(s, pkt);
         if (s->settings.realtime)
             pace(s, pkt);
-        if (s->settings.live && !admit_live_packet(s, pkt, &s->tracks[slot])) {
-            av_packet_free(&pkt);
-            continue;
-        }
+        int keep = !s->settings.live || admit_live_packet(s, pkt, &s->tracks[slot]);
         double end_s = packet_time_s(s, pkt, 1);
         if (!isnan(end_s) && (isnan(s->read_end_s) || end_s > s->read_end_s)) {
             s->read_end_s = end_s;
             atomic_store(&s->read_media_time, end_s);
+        }
+        if (!keep) {
+            av_packet_free(&pkt);
+            continue;
         }
         VqaInputItem *item = vqa_calloc(1, sizeof(*item));
         if (!item) {
