@@ -481,7 +481,13 @@ static void test_bad_command_lines(void **state)
     assert_usage_error((const char *[]){ "scan", "--threads", "two", fx->clip, NULL });
     assert_usage_error((const char *[]){ "scan", "--log-level", "loud", fx->clip, NULL });
     assert_usage_error((const char *[]){ "plugins", "--threads", "2", NULL });
-    assert_usage_error((const char *[]){ "monitor", fx->clip, NULL });
+    assert_usage_error((const char *[]){ "monitor", NULL });
+    assert_usage_error((const char *[]){ "monitor", "--stall-timeout", "0", fx->clip, NULL });
+    assert_usage_error((const char *[]){ "monitor", "--reconnect", "often", fx->clip, NULL });
+    assert_usage_error((const char *[]){ "monitor", "--input-options", "novalue", fx->clip,
+                                         NULL });
+    assert_usage_error((const char *[]){ "scan", "--stall-timeout", "2", fx->clip, NULL });
+    assert_usage_error((const char *[]){ "plugins", "--stats", "x.jsonl", NULL });
 }
 
 static void test_help_and_version(void **state)
