@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libavformat/avio.h>
 #include <libavutil/log.h>
 
 #include "loopback.h"
@@ -231,7 +232,9 @@ static void restart_source(const char *format, const char *url_fmt)
     char url[160], listen_url[200], args[1024];
     snprintf(url, sizeof(url), url_fmt, port);
     snprintf(listen_url, sizeof(listen_url), "%s%s", url,
-             !strcmp(format, "mpegts") ? "?listen=1" : "");
+             !strncmp(url, "srt:", 4)   ? "?mode=listener"
+             : !strcmp(format, "mpegts") ? "?listen=1"
+                                         : "");
     snprintf(args, sizeof(args), "-re -i %s -c copy -f %s %s %s", still_clip(), format,
              !strcmp(format, "flv") ? "-listen 1" : "", listen_url);
 
@@ -281,6 +284,17 @@ static void test_tcp_ts_source_restarts(void **state)
 {
     (void)state;
     restart_source("mpegts", "tcp://127.0.0.1:%d");
+}
+
+static void test_srt_source_restarts(void **state)
+{
+    (void)state;
+    if (!avio_find_protocol_name("srt://127.0.0.1:1") ||
+        strcmp(avio_find_protocol_name("srt://127.0.0.1:1"), "srt")) {
+        fprintf(stderr, "this FFmpeg has no SRT: skipped\n");
+        skip();
+    }
+    restart_source("mpegts", "srt://127.0.0.1:%d");
 }
 
 static void test_rtmp_source_restarts(void **state)
@@ -475,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_stop_many_live_streams),
         cmocka_unit_test(test_tcp_ts_source_restarts),
         cmocka_unit_test(test_rtmp_source_restarts),
+        cmocka_unit_test(test_srt_source_restarts),
         cmocka_unit_test(test_hls_stalls_and_recovers),
         cmocka_unit_test(test_hls_outside_whitelist_is_refused),
         cmocka_unit_test(test_overload_drops_are_reported),
