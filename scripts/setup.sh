@@ -8,6 +8,7 @@ packages=(
     build-essential meson ninja-build pkg-config
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
     libcmocka-dev ffmpeg libebur128-dev time
+    python3   # the Python binding's tests and install (standard library only)
 )
 
 missing=()

@@ -48,7 +48,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vqa-install-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 meson setup "$tmp/build" --prefix="$prefix" --libdir=lib --buildtype=release \
-    -Dtests=false -Dexamples=false >/dev/null
+    -Dtests=false -Dexamples=false -Dpython=enabled >/dev/null
 ninja -C "$tmp/build" >/dev/null
 meson install -C "$tmp/build" --quiet
 
@@ -96,5 +96,30 @@ if ! grep -q '"kind":"x-brightness.dark"' <<<"$events"; then
     exit 1
 fi
 echo "the out-of-tree plugin reports the dark stretch"
+
+# The installed Python package, from the prefix's site-packages, finds the
+# installed libvqa (pkg-config) and reports what the installed vqa reported.
+init_py=$(find "$prefix" -path '*-packages/vqa/__init__.py' | head -n 1)
+if [ -z "$init_py" ]; then
+    echo "install check: the Python package vqa was not installed under $prefix" >&2
+    exit 1
+fi
+site_packages=$(dirname "$(dirname "$init_py")")
+env -u VQA_PLUGIN_PATH -u VQA_LIBRARY VQA_PLUGIN_SYSTEM_PATH='' PYTHONPATH="$site_packages" \
+    python3 - "$prefix" "$tmp/extra" "$tmp/dark.mp4" "$events" <<'PY'
+import json, os, sys
+import vqa
+prefix, extra, clip, tool_lines = sys.argv[1:]
+lib = vqa.load_library()
+if not os.path.realpath(lib.path).startswith(os.path.realpath(prefix) + "/"):
+    sys.exit("install check: vqa loaded %s, not the installed libvqa" % lib.path)
+events = list(vqa.scan(clip, detectors="brightness", plugin_paths=[extra], log_level="error"))
+expected = [json.loads(line) for line in tool_lines.splitlines()]
+key = lambda e: json.dumps(e, sort_keys=True)
+if not events or sorted(map(key, events)) != sorted(map(key, expected)):
+    sys.exit("install check: vqa.scan gave %r, the installed vqa %r" % (events, expected))
+print("the installed Python package (%s) loads %s (by %s) and scans like the tool"
+      % (os.path.dirname(vqa.__file__), lib.path, lib.found_by))
+PY
 
 step "all checks passed"

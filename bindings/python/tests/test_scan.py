@@ -3,6 +3,8 @@
 import errno
 import json
 import os
+import subprocess
+import sys
 import unittest
 
 import support
@@ -67,6 +69,16 @@ class ScanTest(unittest.TestCase):
         self.assertIn(missing, str(caught.exception))
         self.assertEqual(events, self.tool_events(missing, expect_status=1))
         self.assertEqual([e["kind"] for e in events], ["stream.error"])
+
+    def test_the_example_prints_what_scan_yields(self):
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                               "examples", "python", "scan.py")
+        out = subprocess.run([sys.executable, example, "-d", "freeze,black", self.clip],
+                             capture_output=True, text=True, timeout=120, check=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        printed = [json.loads(line) for line in out.stdout.splitlines()]
+        self.assert_same_events(printed, list(vqa.scan(self.clip, detectors="freeze,black")))
+        self.assertEqual(support.intervals(printed, "video.freeze"), [(3, 6)])
 
     def test_bad_detector_spec_raises_before_iterating(self):
         with self.assertRaises(vqa.VqaError) as caught:

@@ -5,7 +5,6 @@ field for field (including the reserved bytes, so sizes match).
 tests/test_abi.py compares each size and offset with what the C compiler
 says, so a header change that is not mirrored here fails the suite.
 """
-import ctypes
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_int,
                     c_int64, c_size_t, c_ssize_t, c_uint, c_uint8, c_uint32, c_void_p)
 

@@ -43,12 +43,19 @@ def _encode(value, what, path=False):
         return None
     if path:
         try:
-            return os.fsencode(value)
+            return _no_nul(os.fsencode(value), what)
         except TypeError:
             raise _invalid("%s must be a str or a path, not %r" % (what, value)) from None
     if not isinstance(value, str):
         raise _invalid("%s must be a str, not %r" % (what, value))
-    return value.encode("utf-8")
+    return _no_nul(value.encode("utf-8"), what)
+
+
+def _no_nul(encoded, what):
+    # C would see the string cut at the NUL: refuse it rather than use a part.
+    if b"\0" in encoded:
+        raise _invalid("%s contains a NUL character" % what)
+    return encoded
 
 
 def _c_int(value, what):
