@@ -4,6 +4,7 @@ import errno
 import gc
 import json
 import threading
+import time
 import unittest
 import weakref
 
@@ -130,6 +131,7 @@ class LifetimeTest(unittest.TestCase):
             self.assertIn("closed", caught.exception.reason)
         stream.stop()      # no-ops once closed
         stream.remove()
+        self.assertTrue(stream.wait())   # closed: it has ended
         self.assertEqual(list(ctx.events()), [])
 
     def test_remove_then_use(self):
@@ -163,6 +165,11 @@ class LifetimeTest(unittest.TestCase):
         result = []
         waiter = threading.Thread(target=lambda: result.append(stream.wait()))
         waiter.start()
+        for _ in range(6000):   # until the waiter is inside vqa_stream_wait (60 s at most)
+            if stream._state.busy:
+                break
+            time.sleep(0.01)
+        self.assertEqual(stream._state.busy, 1)
         ctx.close()   # stops the stream, waits for the waiter's call to return
         waiter.join(timeout=60)
         self.assertFalse(waiter.is_alive())

@@ -126,9 +126,11 @@ class PushTest(unittest.TestCase):
         self.assert_interval(received, "video.freeze", 1.0, 2.0)
 
     def test_stop_ends_open_defects(self):
-        stream = self.ctx.add_stream(id="cam", detectors="freeze")
+        stream = self.ctx.add_stream(id="cam", detectors="freeze:min_duration=1")
         still = noise("still", 32 * 32)
-        for i in range(4 * FPS):   # frozen from the start; never ended by the host
+        # Frozen from the start; never ended by the host. At most the two queues
+        # (2 x 16 frames) are left unanalysed by stop(): the freeze has begun.
+        for i in range(4 * FPS):
             stream.push_picture(still, 32, 32, i, (1, FPS))
         self.assertFalse(stream.wait(timeout=0.1))
         stream.stop()

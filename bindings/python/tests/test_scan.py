@@ -106,6 +106,25 @@ class ScanTest(unittest.TestCase):
         self.assertEqual(sum(d["frames_analysed"] for d in per_detector),
                          stats["frames_analysed"])
 
+    def test_live_settings_reach_the_library(self):
+        with vqa.Context(threads=1, log_level="none") as ctx:
+            # realtime: read at the media's own speed, so 10 s of clip take 10 s.
+            paced = ctx.add_stream(url=self.clip, detectors="black", realtime=True,
+                                   io_timeout=5.0, stall_timeout=-1, reconnect=0,
+                                   protocols=["file"], input_options={"probesize": 5000000})
+            self.assertFalse(paced.wait(timeout=0.3))
+            self.assertEqual(paced.stats()["state"], "running")
+            paced.stop()
+            self.assertTrue(paced.wait(timeout=60))
+            self.assertEqual(paced.stats()["state"], "ended")
+            self.assertLess(paced.stats()["media_time"], 9)
+            # A protocol whitelist without "file" keeps a local file out.
+            barred = ctx.add_stream(url=self.clip, detectors="black", protocols="http,https")
+            with self.assertRaises(vqa.VqaError):
+                barred.wait(timeout=60)
+            kinds = [(e["stream"], e["kind"]) for e in ctx.events()]
+        self.assertEqual(kinds, [(barred.id, "stream.error")])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

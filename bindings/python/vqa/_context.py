@@ -190,6 +190,14 @@ class _Guard:
                     raise _invalid("stream %r was removed" % state.id)
                 state.busy += 1
 
+    def try_enter(self, state):
+        """As enter(), but @return False instead of raising when the handle is gone."""
+        with self.cond:
+            if self.closed or state.removed:
+                return False
+            state.busy += 1
+            return True
+
     def leave(self, state):
         with self.cond:
             state.busy -= 1
@@ -524,6 +532,16 @@ class Stream:
         finally:
             guard.leave(self._state)
 
+    def _call_if_open(self, name, *args):
+        """As _call, but @return None when the stream was removed or its context closed."""
+        guard = self._ctx._guard
+        if not guard.try_enter(self._state):
+            return None
+        try:
+            return getattr(self._lib, name)(self._state.handle, *args)
+        finally:
+            guard.leave(self._state)
+
     def _check(self, ret, reason=None):
         if ret < 0:
             raise _error(self._lib, ret, reason)
@@ -595,16 +613,14 @@ class Stream:
     def stop(self):
         """Stop reading; detectors flush so open defects get their end events.
         Returns at once; idempotent; a no-op on a removed stream."""
-        try:
-            self._call("vqa_stream_stop")
-        except VqaError:
-            pass
+        self._call_if_open("vqa_stream_stop")
 
     def wait(self, timeout=None):
         """Wait for the stream to end and its detectors to flush.
 
-        @return True once it has ended (read to its end, or stopped), False
-                when `timeout` seconds passed first
+        @return True once it has ended (read to its end, or stopped; also when
+                it was removed or its context closed), False when `timeout`
+                seconds passed first
         @raise VqaError when the input could not be opened or read completely
                (the stream.error event says more)
         """
@@ -613,7 +629,9 @@ class Stream:
             slice_ms = WAIT_SLICE_MS
             if deadline is not None:
                 slice_ms = max(0, min(slice_ms, int((deadline - time.monotonic()) * 1000)))
-            ret = self._call("vqa_stream_wait", slice_ms)
+            ret = self._call_if_open("vqa_stream_wait", slice_ms)
+            if ret is None:   # removed, or its context closed: stopped and freed
+                return True
             if ret == ETIMEDOUT:
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
