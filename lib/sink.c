@@ -360,7 +360,8 @@ static int sink_start(VqaSink *s)
 {
     int err = s->cls.open ? s->cls.open(s->opaque) : 0;
     if (err < 0) {
-        vqa_log(s->log, VQA_LOG_ERROR, "sink %s: cannot open: %s", s->name, vqa_strerror(err));
+        /* The caller gets the code; the sink has likely said more itself. */
+        vqa_log(s->log, VQA_LOG_INFO, "sink %s: open failed: %s", s->name, vqa_strerror(err));
         return err;
     }
     if (pthread_create(&s->thread, NULL, sink_main, s) != 0) {

@@ -141,7 +141,7 @@ static CURLcode perform(WebhookSink *w)
         if (running && curl_multi_poll(w->multi, NULL, 0, 1000, NULL) != CURLM_OK)
             break;
     }
-    int left;
+    int left = 0;
     CURLMsg *msg;
     while ((msg = curl_multi_info_read(w->multi, &left)))
         if (msg->msg == CURLMSG_DONE && msg->easy_handle == w->easy)

@@ -346,7 +346,7 @@ static void test_class_and_settings_checks(void **state)
     assert_int_equal(vqa_context_add_sink(f.ctx, &sink, &bad, NULL, NULL), VQA_ERR(EACCES));
     assert_int_equal(count_close, 3);
     assert_null(sink);
-    const char *const open_failed[] = { "checked", "cannot open", NULL };
+    const char *const open_failed[] = { "sink checked: open failed", "permission denied", NULL };
     assert_int_equal(log_capture_count(&f.log, open_failed), 1);
 
     /* A class built before interrupt() existed: shorter, still served. */

@@ -223,13 +223,15 @@ int cmd_scan(const ToolOptions *opts)
         fprintf(stderr, "vqa: cannot watch for signals\n");
     } else {
         VqaContext *ctx = NULL;
-        if (open_context(&ctx, opts, &sink) >= 0)
+        if (open_context(&ctx, opts, &sink) >= 0 &&
+            (status = tool_add_sinks(ctx, opts)) == TOOL_EXIT_OK)
             status = run_streams(&run, ctx, opts);
         /* vqa_close frees the streams: a late signal must not touch them. */
         pthread_mutex_lock(&run.lock);
         run.nb_streams = 0;
         pthread_mutex_unlock(&run.lock);
-        /* Closing ends every stream, so no event can arrive after this. */
+        /* Closing ends every stream, so no event can arrive after this; then it
+         * drains the --sink/--webhook queues, each within its close timeout. */
         vqa_close(&ctx);
         watcher_stop(&run);
     }
