@@ -54,6 +54,16 @@ static void fixture_close(Fixture *f)
     log_capture_free(&f->log);
 }
 
+static VqaWebhookSinkSettings webhook_settings(const char *url)
+{
+    VqaWebhookSinkSettings w;
+    vqa_webhook_sink_default_settings(&w);
+    w.url = url;
+    return w;
+}
+
+#if VQA_TEST_WEBHOOK
+
 static void dispatch_range(VqaContext *ctx, int from, int to)
 {
     for (int i = from; i < to; i++) {
@@ -62,14 +72,6 @@ static void dispatch_range(VqaContext *ctx, int from, int to)
         synthetic_event(i, 300, &ev, buf, sizeof(buf));
         vqa_context_dispatch(ctx, &ev);
     }
-}
-
-static VqaWebhookSinkSettings webhook_settings(const char *url)
-{
-    VqaWebhookSinkSettings w;
-    vqa_webhook_sink_default_settings(&w);
-    w.url = url;
-    return w;
 }
 
 static VqaSinkStats stats_of(const VqaSink *sink)
@@ -103,8 +105,6 @@ static void scan_clip(VqaContext *ctx)
     assert_int_equal(vqa_stream_wait(st, -1), 0); /* the scan completes, without error */
     vqa_stream_remove(&st);
 }
-
-#if VQA_TEST_WEBHOOK
 
 /* Each event is POSTed once, as its JSON line, with the headers asked for. */
 static void test_webhook_posts_each_event_once(void **state)

@@ -86,16 +86,6 @@ static void assert_status(const ToolRun *run, int expected)
     }
 }
 
-static void bodies_of(HttpReceiver *rx, Lines *out)
-{
-    for (size_t i = 0; i < receiver_count(rx); i++) {
-        ReceiverRequest req;
-        assert_int_equal(receiver_request(rx, i, &req), 0);
-        lines_add(out, req.body, req.body_len);
-        receiver_request_free(&req);
-    }
-}
-
 /* Small files rotate; oldest to newest they hold exactly what standard output got. */
 static void test_sink_jsonl_rotates_and_matches_stdout(void **state)
 {
@@ -130,6 +120,16 @@ static void test_sink_jsonl_rotates_and_matches_stdout(void **state)
 }
 
 #if VQA_TEST_WEBHOOK
+
+static void bodies_of(HttpReceiver *rx, Lines *out)
+{
+    for (size_t i = 0; i < receiver_count(rx); i++) {
+        ReceiverRequest req;
+        assert_int_equal(receiver_request(rx, i, &req), 0);
+        lines_add(out, req.body, req.body_len);
+        receiver_request_free(&req);
+    }
+}
 
 /* --webhook is repeatable: each receiver gets every event once, as on standard output. */
 static void test_webhooks_get_every_event(void **state)
