@@ -1,5 +1,5 @@
 /*
- * `vqa scan --sink ... --webhook ...`, run as a separate process: the events
+ * `vqa scan|monitor --sink ... --webhook ...`, run as a separate process: the events
  * on standard output, in the rotated JSON Lines files and at the webhook
  * receivers are the same; a dead webhook changes nothing but its own
  * counts; bad sink options are usage errors.
@@ -34,6 +34,7 @@ typedef struct ToolRun {
 } ToolRun;
 
 static char *clip_path;
+static char *black_path;   /* 2 s of black: one video.black start and end */
 static char *work_dir;
 
 static void run_tool(ToolRun *run, const char *const *args)
@@ -258,6 +259,29 @@ static void test_sink_path_with_colons(void **state)
     free(path);
 }
 
+/* `monitor` takes the same sink options (files are read at their own speed). */
+static void test_monitor_takes_sinks(void **state)
+{
+    (void)state;
+    char *path = path_join(work_dir, "monitor.jsonl");
+    char spec[4200];
+    snprintf(spec, sizeof(spec), "jsonl:%s:max_bytes=1M", path);
+    const char *args[] = { "monitor", "-q", "-d", "black", "--stats-interval", "0", "--sink",
+                           spec, black_path, NULL };
+    ToolRun run;
+    run_tool(&run, args);
+    assert_status(&run, 0);
+    Lines lines = { 0 };
+    assert_int_equal(lines_read_file(path, &lines), 0);
+    assert_int_equal(lines.n, 2);
+    assert_true(lines_equal(&lines, &run.out));
+    assert_non_null(strstr(lines.v[0], "\"kind\":\"video.black\",\"state\":\"start\""));
+    unlink(path);
+    lines_free(&lines);
+    run_free(&run);
+    free(path);
+}
+
 static int make_fixtures(void **state)
 {
     (void)state;
@@ -265,9 +289,13 @@ static int make_fixtures(void **state)
     setenv("NO_PROXY", "127.0.0.1,localhost", 1);
     work_dir = temp_dir("toolsinks");
     clip_path = media_path("defects.mp4");
-    if (!work_dir || !clip_path)
+    black_path = media_path("black2.mp4");
+    if (!work_dir || !clip_path || !black_path || media_make_defect_clip(clip_path) != 0)
         return -1;
-    return media_make_defect_clip(clip_path);
+    char args[4200];
+    snprintf(args, sizeof(args), "-f lavfi -i color=c=black:s=160x120:r=25:d=2 -c:v libx264 "
+             "-preset ultrafast -pix_fmt yuv420p '%s'", black_path);
+    return media_ffmpeg(args);
 }
 
 static int drop_fixtures(void **state)
@@ -277,6 +305,7 @@ static int drop_fixtures(void **state)
         remove_dir(work_dir);
     free(work_dir);
     free(clip_path);
+    free(black_path);
     return 0;
 }
 
@@ -290,6 +319,7 @@ int main(void)
 #endif
         cmocka_unit_test(test_bad_sink_options),
         cmocka_unit_test(test_sink_path_with_colons),
+        cmocka_unit_test(test_monitor_takes_sinks),
     };
     return cmocka_run_group_tests(tests, make_fixtures, drop_fixtures);
 }

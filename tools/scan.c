@@ -179,6 +179,8 @@ static int wait_streams(ScanRun *run, const ToolOptions *opts)
 static int run_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
 {
     int ret = check_spec(ctx, opts->detectors);
+    if (ret == 0)
+        ret = tool_add_sinks(ctx, opts); /* after the spec: a usage error creates no file */
     if (ret != 0)
         return ret;
     run->streams = calloc((size_t)opts->nb_inputs, sizeof(*run->streams));
@@ -223,8 +225,7 @@ int cmd_scan(const ToolOptions *opts)
         fprintf(stderr, "vqa: cannot watch for signals\n");
     } else {
         VqaContext *ctx = NULL;
-        if (open_context(&ctx, opts, &sink) >= 0 &&
-            (status = tool_add_sinks(ctx, opts)) == TOOL_EXIT_OK)
+        if (open_context(&ctx, opts, &sink) >= 0)
             status = run_streams(&run, ctx, opts);
         /* vqa_close frees the streams: a late signal must not touch them. */
         pthread_mutex_lock(&run.lock);
