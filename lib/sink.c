@@ -66,7 +66,6 @@ struct VqaSink {
     int64_t flush_wanted;         /* flush once `done` reaches this */
     VqaSinkStats stats;
     RateLimit drops, failures;
-    int last_error;
 };
 
 /* ---- events ---- */
@@ -173,6 +172,7 @@ static SinkItem *pop_locked(VqaSink *s)
     return item;
 }
 
+/* Called with the lock held; releases it around write(). */
 static void write_one_locked(VqaSink *s)
 {
     SinkItem *item = pop_locked(s);
@@ -189,9 +189,8 @@ static void write_one_locked(VqaSink *s)
         return;
     }
     s->stats.events_failed++;
-    s->last_error = err;
     int64_t n = rate_limit_hit(&s->failures, vqa_monotonic_s());
-    if (n > 0) /* the logger may be slow: not with the lock held */ {
+    if (n > 0) { /* the logger may be slow: not with the lock held */
         pthread_mutex_unlock(&s->lock);
         vqa_log(s->log, VQA_LOG_WARNING, "sink %s: %lld event(s) not delivered: %s", s->name,
                 (long long)n, vqa_strerror(err));
@@ -199,6 +198,7 @@ static void write_one_locked(VqaSink *s)
     }
 }
 
+/* Called with the lock held; releases it around flush(). */
 static void flush_locked(VqaSink *s)
 {
     int64_t mark = s->done;
