@@ -67,10 +67,11 @@ typedef struct VqaSinkClass {
     /** Free everything. Runs once, even when open() failed. */
     void (*close)(void *opaque);
     /**
-     * Make a write() or flush() in progress return soon. Called from the
-     * closing thread when the close timeout has passed and the sink is still
-     * busy; may run concurrently with write() and flush(). Without it, closing
-     * waits for the call in progress to return by itself.
+     * Make a write() or flush() in progress return soon, and later ones fail
+     * fast. Called once, from the closing thread, when the close timeout has
+     * passed before the queue was written; may run concurrently with write()
+     * and flush(). Without it, closing waits for the call in progress to
+     * return by itself.
      */
     void (*interrupt)(void *opaque);
 } VqaSinkClass;
@@ -143,7 +144,7 @@ typedef struct VqaJsonlSinkSettings {
      * Rotated files kept, as logrotate numbers them: `path.1` is the newest,
      * `path.N` the oldest; on rotation `path.N` is deleted, each `path.i`
      * becomes `path.(i+1)` and `path` becomes `path.1`. 0–1000, default 5.
-     * 0 deletes the full file.
+     * 0 keeps none: the full file is truncated.
      */
     int keep;
     uint8_t reserved[32];
