@@ -166,6 +166,8 @@ void vqa_close(VqaContext **pctx)
     /* Joining the pools runs what is still queued; no stream is touched after. */
     vqa_pool_close(&ctx->compute);
     vqa_pool_close(&ctx->io);
+    /* No event can come now; before the registry, since a plugin may implement a sink. */
+    vqa_sinks_close(&ctx->sinks);
     /* A stream still listed has two references, the list's and the host's
      * handle; vqa_close frees both (the handle is invalid afterwards). */
     for (size_t i = 0; i < ctx->nb_streams; i++) {
@@ -237,6 +239,7 @@ void vqa_context_remove_stream(VqaContext *ctx, VqaStream *s)
 void vqa_context_dispatch(VqaContext *ctx, const VqaEvent *ev)
 {
     pthread_mutex_lock(&ctx->event_lock);
+    vqa_sinks_dispatch(&ctx->sinks, ev); /* only copies: a sink never holds the caller up */
     if (ctx->settings.on_event)
         ctx->settings.on_event(ctx->settings.event_cookie, ev);
     pthread_mutex_unlock(&ctx->event_lock);

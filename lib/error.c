@@ -29,6 +29,9 @@ const char *vqa_strerror(int err)
         case ENOSYS: return "not implemented";
         case EPIPE: return "broken pipe";
         case ECONNREFUSED: return "connection refused";
+        case EHOSTUNREACH: return "host unreachable";
+        case EPROTO: return "protocol error";
+        case ECANCELED: return "cancelled";
         case EBUSY: return "busy";
         case ERANGE: return "value out of range";
         default: return "system error";

@@ -24,6 +24,7 @@
 #include "options.h"
 #include "pool.h"
 #include "registry.h"
+#include "sinks.h"
 #include "vqa/context.h"
 #include "vqa/stream.h"
 
@@ -35,7 +36,8 @@ struct VqaContext {
     VqaRegistry *registry;
     VqaPool *compute;             /* analysis: decode, convert, detectors */
     VqaPool *io;                  /* opening and reading inputs only */
-    pthread_mutex_t event_lock;   /* serialises the event callback */
+    pthread_mutex_t event_lock;   /* serialises the event callback; guards sinks */
+    VqaSinkList sinks;            /* event sinks, each with its own thread and queue */
     pthread_mutex_t lock;         /* guards the stream list */
     VqaStream **streams;
     size_t nb_streams, cap_streams;

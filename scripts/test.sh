@@ -2,7 +2,7 @@
 # Build and test libvqa the way CI does:
 #   1. the test suite in a normal build,
 #   2. the suite again under AddressSanitizer and UndefinedBehaviorSanitizer,
-#      and the threaded core (pool, frames, bus, push, pipeline, live inputs) under ThreadSanitizer,
+#      and the threaded core (pool, frames, bus, push, pipeline, live inputs, sinks) under ThreadSanitizer,
 #   3. an install check: install into a temporary prefix, build the example
 #      third-party plugin out of tree against the installed headers and
 #      libvqa.pc only, and check that the installed vqa loads it.
@@ -41,7 +41,7 @@ if [ ! -f "$tsan_build/build.ninja" ]; then
 fi
 ninja -C "$tsan_build"
 meson test -C "$tsan_build" --print-errorlogs --timeout-multiplier 3 \
-    test_pool test_frame test_bus test_push test_pipeline test_live
+    test_pool test_frame test_bus test_push test_pipeline test_live test_sink test_sink_webhook
 
 step "install check"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vqa-install-XXXXXX")

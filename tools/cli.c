@@ -28,6 +28,8 @@ enum {
     OPT_INPUT_OPTIONS,
     OPT_STATS,
     OPT_STATS_INTERVAL,
+    OPT_SINK,
+    OPT_WEBHOOK,
 };
 
 /* Seconds options of `monitor`: the most any of them takes. */
@@ -41,6 +43,8 @@ static const struct option long_options[] = {
     { "cost", required_argument, NULL, OPT_COST },
     { "hwaccel", required_argument, NULL, OPT_HWACCEL },
     { "output", required_argument, NULL, 'o' },
+    { "sink", required_argument, NULL, OPT_SINK },
+    { "webhook", required_argument, NULL, OPT_WEBHOOK },
     { "verbose", no_argument, NULL, 'v' },
     { "quiet", no_argument, NULL, 'q' },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -82,6 +86,12 @@ void cli_print_help(FILE *f)
           "      --hwaccel TYPE     decode video on vaapi, cuda, ... or auto; falls back\n"
           "                         to software with a warning\n"
           "  -o, --output FILE      write events to FILE instead of standard output\n"
+          "      --sink jsonl:PATH[:max_bytes=N][:keep=K]\n"
+          "                         also append events to PATH, rotated past N bytes\n"
+          "                         (suffix k, M, G) into PATH.1 ... PATH.K (default 5)\n"
+          "      --webhook URL      also POST each event to URL (http or https)\n"
+          "                         --sink and --webhook are repeatable; a slow or dead\n"
+          "                         one loses its own events, never slows the analysis\n"
           "  -v, --verbose          log more (repeat for more detail)\n"
           "  -q, --quiet            log errors only\n"
           "      --log-level LEVEL  none, error, warning, info, debug or trace\n"
@@ -214,7 +224,7 @@ static int option_fits(ToolCommand cmd, int c)
 {
     if (cmd == TOOL_CMD_PLUGINS)
         return c != 'd' && c != 'o' && c != OPT_THREADS && c != OPT_COST && c != OPT_HWACCEL &&
-               !monitor_only(c);
+               c != OPT_SINK && c != OPT_WEBHOOK && !monitor_only(c);
     if (cmd == TOOL_CMD_SCAN && monitor_only(c))
         return 0;
     return c != OPT_JSON;
@@ -303,6 +313,19 @@ static int parse_cost(const char *text, int *out)
     return -1;
 }
 
+static int add_sink(ToolOptions *opts, int c, const char *arg)
+{
+    ToolSink *sinks = realloc(opts->sinks, (opts->nb_sinks + 1) * sizeof(*sinks));
+    if (!sinks)
+        return -ENOMEM;
+    opts->sinks = sinks;
+    int ret = c == OPT_SINK ? cli_parse_sink(arg, &sinks[opts->nb_sinks])
+                            : cli_parse_webhook(arg, &sinks[opts->nb_sinks]);
+    if (ret == 0)
+        opts->nb_sinks++;
+    return ret;
+}
+
 static int apply_option(ToolOptions *opts, int c, char **argv)
 {
     if (!option_fits(opts->command, c))
@@ -333,6 +356,8 @@ static int apply_option(ToolOptions *opts, int c, char **argv)
             return cli_usage_error("--cost takes full, light or keyframes, not '%s'", optarg);
         break;
     case OPT_HWACCEL: opts->hwaccel = optarg; break;
+    case OPT_SINK:
+    case OPT_WEBHOOK: return add_sink(opts, c, optarg);
     case OPT_JSON: opts->json = 1; break;
     case OPT_STALL_TIMEOUT:
     case OPT_TIMEOUT:
@@ -399,5 +424,10 @@ void cli_free(ToolOptions *opts)
 {
     free(opts->plugin_paths);
     opts->plugin_paths = NULL;
+    for (size_t i = 0; i < opts->nb_sinks; i++)
+        free(opts->sinks[i].path);
+    free(opts->sinks);
+    opts->sinks = NULL;
+    opts->nb_sinks = 0;
     opts->nb_plugin_paths = 0;
 }

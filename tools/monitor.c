@@ -189,12 +189,14 @@ static int monitor(MonitorRun *run, EventSink *sink)
     }
     int status = check_spec(ctx, opts->detectors);
     if (status == TOOL_EXIT_OK)
+        status = tool_add_sinks(ctx, opts);
+    if (status == TOOL_EXIT_OK)
         status = add_streams(run, ctx);
     if (status == TOOL_EXIT_OK) {
         int signalled = watch(run);
         status = finish(run, signalled);
     }
-    vqa_close(&ctx); /* stops whatever is left; no event comes after this */
+    vqa_close(&ctx); /* stops whatever is left, then drains the sinks (bounded) */
     return status;
 }
 

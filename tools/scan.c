@@ -179,6 +179,8 @@ static int wait_streams(ScanRun *run, const ToolOptions *opts)
 static int run_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
 {
     int ret = check_spec(ctx, opts->detectors);
+    if (ret == 0)
+        ret = tool_add_sinks(ctx, opts); /* after the spec: a usage error creates no file */
     if (ret != 0)
         return ret;
     run->streams = calloc((size_t)opts->nb_inputs, sizeof(*run->streams));
@@ -229,7 +231,8 @@ int cmd_scan(const ToolOptions *opts)
         pthread_mutex_lock(&run.lock);
         run.nb_streams = 0;
         pthread_mutex_unlock(&run.lock);
-        /* Closing ends every stream, so no event can arrive after this. */
+        /* Closing ends every stream, so no event can arrive after this; then it
+         * drains the --sink/--webhook queues, each within its close timeout. */
         vqa_close(&ctx);
         watcher_stop(&run);
     }

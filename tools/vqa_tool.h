@@ -6,6 +6,7 @@
  *   monitor.c      `vqa monitor`: live inputs in real time, reconnects, heartbeats
  *   plugins_cmd.c  `vqa plugins`: what was loaded and what failed, text or JSON
  *   json_out.c     JSON writing and the event sink (JSON Lines)
+ *   sinks.c        --sink and --webhook: parsing, and adding them to a context
  *   vqa.c          main: dispatch to a command
  */
 #ifndef VQA_TOOL_H
@@ -31,6 +32,20 @@ typedef enum ToolCommand {
     TOOL_CMD_VERSION,
 } ToolCommand;
 
+typedef enum ToolSinkType {
+    TOOL_SINK_JSONL = 1,
+    TOOL_SINK_WEBHOOK,
+} ToolSinkType;
+
+/** One --sink or --webhook. */
+typedef struct ToolSink {
+    ToolSinkType type;
+    char *path;                    /**< jsonl: the file (malloc'd) */
+    long long max_bytes;           /**< jsonl: rotate beyond this size, 0 never */
+    int keep;                      /**< jsonl: rotated files kept, -1 the library's default */
+    const char *url;               /**< webhook: points into argv */
+} ToolSink;
+
 /** The parsed command line. Strings point into argv. */
 typedef struct ToolOptions {
     ToolCommand command;
@@ -53,6 +68,8 @@ typedef struct ToolOptions {
     const char *input_options;     /**< --input-options K=V:K=V */
     const char *stats_path;        /**< --stats FILE, NULL: standard error */
     double stats_interval;         /**< --stats-interval S (default 10) */
+    ToolSink *sinks;               /**< --sink and --webhook, in order (malloc'd) */
+    size_t nb_sinks;
     char **inputs;                 /**< points into argv */
     int nb_inputs;
 } ToolOptions;
@@ -82,6 +99,19 @@ VqaLogger cli_logger(VqaLogLevel level);
  * @return the URL part (points into arg)
  */
 const char *cli_split_input(const char *arg, char *id, size_t id_size);
+
+/* sinks.c */
+
+/** Parse "jsonl:PATH[:max_bytes=N][:keep=K]". @return 0, TOOL_EXIT_USAGE (printed), -ENOMEM. */
+int cli_parse_sink(const char *spec, ToolSink *sink);
+/** Check a --webhook URL. @return 0 or TOOL_EXIT_USAGE (printed). */
+int cli_parse_webhook(const char *url, ToolSink *sink);
+/**
+ * Add every sink of the command line to the context; the first that fails is
+ * reported on standard error. @return TOOL_EXIT_OK, TOOL_EXIT_INPUT (cannot
+ * open) or TOOL_EXIT_USAGE (not supported by this build).
+ */
+int tool_add_sinks(VqaContext *ctx, const ToolOptions *opts);
 
 /* json_out.c */
 

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "options.h"
 #include "plugin.h"
+#include "sink.h"
 #include "stream.h"
 #include "version.h"
 
