@@ -7,6 +7,8 @@
  * streams from ffmpeg's mpegts muxer. Faults are injected into the bytes:
  * corrupted sync bytes, garbage, lost and duplicated packets, PSI left out,
  * a PID that stops.
+ *
+ * TSMON_DUMP=1 prints every event each test saw.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -1437,6 +1439,63 @@ static void test_allocation_failures(void **state)
     mux_free(&x);
 }
 
+static void test_damaged_streams_stay_consistent(void **state)
+{
+    (void)state;
+    /* Random byte damage (sync bytes, headers, adaptation fields, sections):
+     * whatever is reported is well-formed and every start gets its end. */
+    Mux x;
+    mux_init(&x, 188);
+    gen_stream(&x, &(Gen){ .duration_s = 4, .ghost_program = 1 });
+    uint8_t *copy = malloc(x.len);
+    assert_non_null(copy);
+    uint32_t seed = 12345;
+    size_t total_events = 0;
+    for (int round = 0; round < 24; round++) {
+        memcpy(copy, x.buf, x.len);
+        size_t every = 50 + rng_next(&seed) % 2000;
+        for (size_t i = rng_next(&seed) % every; i < x.len; i += 1 + rng_next(&seed) % every)
+            copy[i] = (uint8_t)rng_next(&seed);
+        Rec r = { 0 };
+        VqaTsMon *m = new_mon(&r, round % 2 ? VQA_TS_CLOCK_PCR : VQA_TS_CLOCK_WALL);
+        for (size_t pos = 0; pos < x.len;) {
+            size_t k = 1 + rng_next(&seed) % 5000;
+            if (k > x.len - pos)
+                k = x.len - pos;
+            r.now = x.t[pos / 188];
+            vqa_tsmon_feed(m, copy + pos, k, r.now);
+            pos += k;
+        }
+        vqa_tsmon_reset(m);
+        vqa_tsmon_free(&m);
+        assert_balanced(&r);
+        total_events += r.n;
+        rec_free(&r);
+    }
+    assert_true(total_events > 24); /* the damage was seen */
+    /* The table parsers on arbitrary bytes: they accept or refuse, nothing more. */
+    uint8_t sec[VQA_TS_SECTION_MAX];
+    for (int round = 0; round < 2000; round++) {
+        size_t n = rng_next(&seed) % sizeof(sec);
+        for (size_t i = 0; i < n; i++)
+            sec[i] = (uint8_t)rng_next(&seed);
+        if (n >= 3) { /* a consistent section_length more often than chance */
+            sec[0] = round % 2 ? 0x02 : 0x00;
+            sec[1] = (uint8_t)(0xB0 | (n - 3) >> 8);
+            sec[2] = (uint8_t)(n - 3);
+        }
+        VqaTsPmt pmt;
+        VqaTsPat pat;
+        int ok = round % 2 ? vqa_ts_parse_pmt(sec, n, &pmt) : vqa_ts_parse_pat(sec, n, &pat);
+        if (ok == 0 && round % 2)
+            assert_true(pmt.n_es <= VQA_TS_MAX_ES);
+        else if (ok == 0)
+            assert_true(pat.n_entries <= VQA_TS_MAX_PROGRAMS);
+    }
+    free(copy);
+    mux_free(&x);
+}
+
 /* ---- real streams from ffmpeg ---- */
 
 static char *ffmpeg_ts(const char *name, int cbr, size_t *size)
@@ -1690,6 +1749,7 @@ int main(void)
         cmocka_unit_test(test_not_ts_random_bytes),
         cmocka_unit_test(test_configure_rejects_bad_values),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_damaged_streams_stay_consistent),
         cmocka_unit_test(test_ffmpeg_clean_pcr_clock),
         cmocka_unit_test(test_ffmpeg_cbr_wall_clock),
         cmocka_unit_test(test_ffmpeg_faults),
