@@ -147,9 +147,10 @@ static void emit(VqaTsMon *m, const char *kind, VqaEventState state, VqaSeverity
     m->report(m->opaque, kind, state, severity, value, details);
 }
 
-static int limit_hit(RateLimit *l, double now_s, double interval_s)
+/* n more errors. @return whether to report now. */
+static int limit_hit(RateLimit *l, unsigned n, double now_s, double interval_s)
 {
-    l->pending++;
+    l->pending += n;
     return !l->reported || now_s - l->last_s >= interval_s;
 }
 
@@ -345,7 +346,7 @@ static void cc_error(VqaTsMon *m, PidState *st, unsigned expected, unsigned got,
     st->cc_expected = expected;
     st->cc_got = got;
     st->cc_duplicate = duplicate;
-    if (limit_hit(&st->cc_limit, m->now_s, m->set.report_interval_s))
+    if (limit_hit(&st->cc_limit, 1, m->now_s, m->set.report_interval_s))
         report_cc(m, st);
 }
 
@@ -354,7 +355,7 @@ static void table_error(VqaTsMon *m, PidState *st, const char *reason, unsigned 
     count_add(m, st->role == ROLE_PAT ? C_PAT : C_PMT, 1);
     st->table_reason = reason;
     st->table_id = table_id;
-    if (limit_hit(&st->table_limit, m->now_s, m->set.report_interval_s))
+    if (limit_hit(&st->table_limit, 1, m->now_s, m->set.report_interval_s))
         report_table(m, st);
 }
 
@@ -362,9 +363,8 @@ static void sync_byte_error(VqaTsMon *m, unsigned byte, unsigned n)
 {
     count_add(m, C_SYNC_BYTE, n);
     m->sync_byte_total += n;
-    m->sync_limit.pending += n - 1;
     m->last_bad_sync = byte;
-    if (limit_hit(&m->sync_limit, m->now_s, m->set.report_interval_s))
+    if (limit_hit(&m->sync_limit, n, m->now_s, m->set.report_interval_s))
         report_sync_byte(m);
 }
 
