@@ -20,9 +20,16 @@
  *      (for a file or any input read faster or slower than real time, set
  *      settings.clock = VQA_TS_CLOCK_PCR; for live network inputs keep VQA_TS_CLOCK_WALL).
  *   2. Every block of bytes the input yields, in order and untouched, goes to
- *      vqa_tsmon_feed(m, data, size, vqa_monotonic_s()) — e.g. from the read_packet
- *      callback of a custom AVIOContext that wraps the real one, before libavformat
- *      parses it. Any chunking is fine (1 byte, 1316-byte datagrams, 32 KiB reads).
+ *      vqa_tsmon_feed(m, data, size, vqa_monotonic_s()) before libavformat parses
+ *      it: e.g. give avformat_open_input a custom AVIOContext (avio_alloc_context)
+ *      whose read_packet reads from the real one (avio_open2 with the stream's
+ *      interrupt callback), feeds what it read, and returns it unchanged. Only the
+ *      input's own bytes: not HLS segments or keys opened through io_open.
+ *      Any chunking is fine (1 byte, 1316-byte datagrams, 32 KiB reads).
+ *      Feed each byte of the input once: libavformat seeks back after probing,
+ *      so keep the highest offset fed and skip bytes below it when they are read
+ *      again (fed twice they would be duplicated packets). A seek forward past it
+ *      leaves a hole: call vqa_tsmon_reset first.
  *   3. About every 100 ms, also while no bytes arrive (the input stalls or is
  *      reconnecting), call vqa_tsmon_tick(m, vqa_monotonic_s()): timeouts of the
  *      wall clock fire from there. (With the PCR clock tick does nothing; harmless.)

@@ -197,7 +197,8 @@ VqaTsEsType vqa_ts_es_type(unsigned stream_type, const uint8_t *descriptors, siz
     switch (stream_type) {
     case 0x01: case 0x02: case 0x10: case 0x1B: case 0x20: case 0x24: case 0x33: case 0x42:
     case 0xD1: case 0xEA:
-        return VQA_TS_ES_VIDEO; /* MPEG-1/2, MPEG-4 part 2, H.264, MVC, HEVC, VVC, AVS, Dirac, VC-1 */
+        /* MPEG-1/2, MPEG-4 part 2, H.264, MVC, HEVC, VVC, AVS, Dirac, VC-1 */
+        return VQA_TS_ES_VIDEO;
     case 0x03: case 0x04: case 0x0F: case 0x11: case 0x1C: case 0x81: case 0x87:
         return VQA_TS_ES_AUDIO; /* MPEG audio, AAC (ADTS, LATM, raw), ATSC AC-3 and E-AC-3 */
     case 0x06:
