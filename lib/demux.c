@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include <libavutil/error.h>
+#include <libavutil/mem.h>
 
 #include "clock.h"
 #include "hwaccel.h"
@@ -31,6 +32,7 @@
 #include "json.h"
 #include "logging.h"
 #include "mem.h"
+#include "tsmon.h"
 
 #define READ_BATCH 32
 /* Report decode errors of a track at most once per second of media. */
@@ -155,6 +157,18 @@ void vqa_input_note_free(VqaInputNote **pnote)
 /* Hand a note to the decode strand, in order with the packets. */
 static void send_note(VqaStream *s, VqaInputNote *note)
 {
+    pthread_mutex_lock(&s->lock);
+    if (s->hold_notes) { /* the input is opening: its timeline is not known yet */
+        note->next = NULL;
+        if (s->held_tail)
+            s->held_tail->next = note;
+        else
+            s->held_head = note;
+        s->held_tail = note;
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    pthread_mutex_unlock(&s->lock);
     VqaInputItem *item = vqa_calloc(1, sizeof(*item));
     if (!item) {
         vqa_log(s->log, VQA_LOG_ERROR, "stream %s: out of memory: an input note is lost", s->id);
@@ -440,7 +454,202 @@ static int remap_tracks(VqaStream *s)
     return 0;
 }
 
+/* ---- transport checks: the input's bytes pass through tsmon on their way in ---- */
+
+#define TS_IO_BUFFER 32768
+/* A read this far past the bytes fed is a seek, not a look at the file's tail. */
+#define TS_SEEK_AHEAD_BYTES (64LL << 20)
+
+/* Which inputs carry a raw byte stream that may be MPEG-TS. */
+static int may_be_ts(const VqaStream *s)
+{
+    const char *proto = avio_find_protocol_name(s->url);
+    if (!proto)
+        return 0;
+    static const char *const byte_protocols[] = { "udp", "udplite", "tcp", "srt", "rtp", "unix" };
+    for (size_t i = 0; i < sizeof(byte_protocols) / sizeof(byte_protocols[0]); i++)
+        if (!strcmp(proto, byte_protocols[i]))
+            return 1;
+    const char *ext = strrchr(s->url, '.');
+    return s->is_file && ext &&
+           (!strcasecmp(ext, ".ts") || !strcasecmp(ext, ".m2ts") || !strcasecmp(ext, ".mts") ||
+            !strcasecmp(ext, ".trp"));
+}
+
+/* tsmon's report: an interval start is back-dated by late_s; its end gets the duration. */
+static void ts_report(void *opaque, const char *kind, VqaEventState state, VqaSeverity severity,
+                      double value, const char *details_json)
+{
+    VqaStream *s = opaque;
+    /* A file's bytes are read far ahead of its packets: place on its own clock. */
+    double position = vqa_tsmon_position_s(s->tsmon);
+    int on_stream_clock = !isnan(position);
+    double t = on_stream_clock ? position : atomic_load(&s->read_media_time);
+    double duration = 0;
+    size_t slot = 0, n = sizeof(s->ts_open_kind) / sizeof(s->ts_open_kind[0]);
+    while (slot < n && s->ts_open_kind[slot] && strcmp(s->ts_open_kind[slot], kind))
+        slot++;
+    if (state == VQA_EVENT_START) {
+        const char *late = strstr(details_json, "\"late_s\":");
+        t -= late ? atof(late + 9) : 0;
+        if (slot < n) {
+            s->ts_open_kind[slot] = kind;
+            s->ts_open_t[slot] = t;
+        }
+    } else if (state == VQA_EVENT_END && slot < n && s->ts_open_kind[slot]) {
+        t = fmax(t, s->ts_open_t[slot]);
+        duration = t - s->ts_open_t[slot];
+        s->ts_open_kind[slot] = NULL;
+    }
+    VqaInputNote *note = vqa_calloc(1, sizeof(*note));
+    char *copy = vqa_strdup(details_json);
+    if (!note || !copy) {
+        vqa_free(note);
+        vqa_free(copy);
+        vqa_log(s->log, VQA_LOG_ERROR, "stream %s: out of memory: %s event lost", s->id, kind);
+        return;
+    }
+    *note = (VqaInputNote){ .kind = kind, .state = state, .t = t, .duration = duration,
+                            .value = value, .has_value = 1, .severity = severity,
+                            .details = copy, .on_stream_clock = on_stream_clock };
+    send_note(s, note);
+}
+
+/*
+ * Feed bytes read at offset pos, each byte once and in order: the demuxer
+ * seeks back after probing (bytes seen again are skipped) and a file's
+ * duration estimate reads its tail before the middle (bytes ahead of what was
+ * fed wait until they are read in order). Only a read that stays far ahead
+ * is a real seek: the checks then start afresh there.
+ */
+static void ts_feed(VqaStream *s, const uint8_t *buf, int n, int64_t pos)
+{
+    pthread_mutex_lock(&s->ts_lock);
+    if (!s->ts_closed && s->tsmon) {
+        if (pos > s->ts_fed_to && pos - s->ts_fed_to > TS_SEEK_AHEAD_BYTES) {
+            vqa_tsmon_reset(s->tsmon);
+            s->ts_fed_to = pos;
+        }
+        if (pos > s->ts_fed_to) {
+            pthread_mutex_unlock(&s->ts_lock);
+            return;
+        }
+        int64_t skip = s->ts_fed_to - pos;
+        if (skip < n) {
+            vqa_tsmon_feed(s->tsmon, buf + skip, (size_t)(n - skip), vqa_monotonic_s());
+            s->ts_fed_to = pos + n;
+        }
+    }
+    pthread_mutex_unlock(&s->ts_lock);
+}
+
+static int ts_read(void *opaque, uint8_t *buf, int size)
+{
+    VqaStream *s = opaque;
+    int64_t pos = avio_tell(s->ts_inner);
+    int n = avio_read_partial(s->ts_inner, buf, size);
+    if (n > 0)
+        ts_feed(s, buf, n, pos);
+    return n == 0 ? AVERROR_EOF : n;
+}
+
+static int64_t ts_seek(void *opaque, int64_t offset, int whence)
+{
+    VqaStream *s = opaque;
+    if (whence == AVSEEK_SIZE)
+        return avio_size(s->ts_inner);
+    return avio_seek(s->ts_inner, offset, whence & ~AVSEEK_FORCE);
+}
+
+/* Close the checks of this connection: open intervals end (before a reconnect or the end). */
+static void ts_reset(VqaStream *s, int for_good)
+{
+    pthread_mutex_lock(&s->ts_lock);
+    if (s->tsmon && !s->ts_closed)
+        vqa_tsmon_reset(s->tsmon);
+    s->ts_fed_to = 0;
+    s->ts_closed |= for_good;
+    pthread_mutex_unlock(&s->ts_lock);
+}
+
+static void ts_close_io(VqaStream *s)
+{
+    if (s->ts_pb) {
+        av_freep(&s->ts_pb->buffer);
+        avio_context_free(&s->ts_pb);
+    }
+    avio_closep(&s->ts_inner);
+}
+
+/*
+ * Open the input's own I/O and put an AVIOContext in front of it that feeds
+ * every byte to the transport checks. @return 0 (fmt->pb set), or an AVERROR.
+ */
+static int ts_open_io(VqaStream *s, AVFormatContext *fmt, const AVDictionary *opts)
+{
+    if (!s->tsmon) {
+        s->tsmon = vqa_tsmon_alloc(ts_report, s);
+        VqaTsMonSettings set;
+        vqa_tsmon_default_settings(&set);
+        /* a file is read faster or slower than real time: its own clock times it */
+        set.clock = s->is_file ? VQA_TS_CLOCK_PCR : VQA_TS_CLOCK_WALL;
+        set.log = s->log;
+        if (!s->tsmon || vqa_tsmon_configure(s->tsmon, &set) < 0)
+            return AVERROR(ENOMEM);
+    }
+    AVDictionary *io_opts = NULL;
+    av_dict_copy(&io_opts, opts, 0);
+    av_dict_set(&io_opts, "protocol_whitelist", s->protocols, 0);
+    int err = avio_open2(&s->ts_inner, s->url, AVIO_FLAG_READ, &fmt->interrupt_callback,
+                         &io_opts);
+    av_dict_free(&io_opts);
+    if (err < 0)
+        return err;
+    uint8_t *buffer = av_malloc(TS_IO_BUFFER);
+    s->ts_pb = buffer ? avio_alloc_context(buffer, TS_IO_BUFFER, 0, s, ts_read, NULL,
+                                           s->ts_inner->seekable ? ts_seek : NULL)
+                      : NULL;
+    if (!s->ts_pb) {
+        av_free(buffer);
+        ts_close_io(s);
+        return AVERROR(ENOMEM);
+    }
+    s->ts_pb->seekable = s->ts_inner->seekable;
+    pthread_mutex_lock(&s->ts_lock);
+    s->ts_fed_to = 0;
+    pthread_mutex_unlock(&s->ts_lock);
+    fmt->pb = s->ts_pb;
+    fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    return 0;
+}
+
+static int open_input_held(VqaStream *s, const char **what);
+
+/*
+ * Open the input. What is noticed while it opens (probing reads ahead:
+ * transport errors, refusals) waits until the timeline is known, then goes
+ * out in order.
+ */
 static int open_input(VqaStream *s, const char **what)
+{
+    pthread_mutex_lock(&s->lock);
+    s->hold_notes = 1;
+    pthread_mutex_unlock(&s->lock);
+    int err = open_input_held(s, what);
+    pthread_mutex_lock(&s->lock);
+    VqaInputNote *note = s->held_head;
+    s->held_head = s->held_tail = NULL;
+    s->hold_notes = 0;
+    pthread_mutex_unlock(&s->lock);
+    while (note) {
+        VqaInputNote *next = note->next;
+        send_note(s, note);
+        note = next;
+    }
+    return err;
+}
+
+static int open_input_held(VqaStream *s, const char **what)
 {
     atomic_store(&s->input_state, s->opened ? VQA_INPUT_RECONNECTING : VQA_INPUT_OPENING);
     s->refusal[0] = '\0';
@@ -457,11 +666,23 @@ static int open_input(VqaStream *s, const char **what)
         av_dict_parse_string(&opts, s->input_options, "=", ":", 0);
     arm_deadline(s);
     *what = "cannot open input";
-    int err = fmt->protocol_whitelist ? avformat_open_input(&fmt, s->url, NULL, &opts)
-                                      : AVERROR(ENOMEM);
+    int err = fmt->protocol_whitelist ? 0 : AVERROR(ENOMEM);
+    if (err >= 0 && may_be_ts(s)) {
+        const char *proto = avio_find_protocol_name(s->url);
+        if (!protocol_allowed(s->protocols, proto)) {
+            snprintf(s->refusal, sizeof(s->refusal),
+                     "refused: protocol '%s' is not on the whitelist \"%s\"", proto, s->protocols);
+            err = AVERROR(EPERM);
+        } else {
+            err = ts_open_io(s, fmt, opts);
+        }
+    }
+    if (err >= 0)
+        err = avformat_open_input(&fmt, s->url, NULL, &opts);
     av_dict_free(&opts);
     if (err < 0) {
         avformat_free_context(fmt); /* NULL after a failed avformat_open_input */
+        ts_close_io(s);
         return err;
     }
     s->fmt = fmt;
@@ -494,10 +715,12 @@ static int open_input(VqaStream *s, const char **what)
 static void close_input(VqaStream *s)
 {
     avformat_close_input(&s->fmt);
+    ts_close_io(s);
 }
 
 static void end_input(VqaStream *s)
 {
+    ts_reset(s, 1); /* open transport intervals end before the stream does */
     atomic_store(&s->input_state, VQA_INPUT_ENDED);
     VqaInputItem *eos = vqa_calloc(1, sizeof(*eos));
     if (eos) {
@@ -573,6 +796,7 @@ static void input_lost(VqaStream *s, const char *what, int av_err)
     if (s->skipping)
         end_skip(s, media_position(s));
     if (may_reconnect(s, av_err)) {
+        ts_reset(s, 0); /* the next connection is checked afresh */
         s->attempts++;
         if (isnan(s->lost_wall_s))
             s->lost_wall_s = vqa_monotonic_s();
@@ -823,6 +1047,10 @@ void vqa_demux_work(VqaStrand *strand)
  */
 void vqa_demux_watch(VqaStream *s, double now_s)
 {
+    pthread_mutex_lock(&s->ts_lock); /* transport timeouts run on the wall clock too */
+    if (s->tsmon && !s->ts_closed)
+        vqa_tsmon_tick(s->tsmon, now_s);
+    pthread_mutex_unlock(&s->ts_lock);
     if (s->push || !s->settings.live || stall_timeout(s) <= 0)
         return;
     double last = atomic_load(&s->last_data_ns) / 1e9;
@@ -890,9 +1118,18 @@ void vqa_demux_apply_note(VqaStream *s, VqaInputNote *note)
     if (note->reset_timeline)
         for (size_t i = 0; i < s->nb_tracks; i++)
             s->tracks[i].next_t = -1;
-    if (note->kind)
-        vqa_stream_emit(s, note->kind, VQA_EVENT_INSTANT, note->t, note->value, note->has_value,
-                        note->severity, note->details);
+    if (note->kind) {
+        double t = note->t;
+        if (note->on_stream_clock)
+            t -= isnan(s->start_s) ? t : s->start_s;
+        VqaEvent ev = { .stream = s->id, .detector = "converter", .kind = note->kind,
+                        .state = note->state ? note->state : VQA_EVENT_INSTANT, .t = fmax(0, t),
+                        .duration = note->duration, .value = note->value,
+                        .has_value = note->has_value, .severity = note->severity,
+                        .details_json = note->details };
+        atomic_fetch_add(&s->events, 1);
+        vqa_context_dispatch(s->ctx, &ev);
+    }
     if (note->stall_over) {
         pthread_mutex_lock(&s->watch_lock);
         s->stall_value = note->value;
@@ -978,7 +1215,8 @@ int vqa_demux_drain(VqaStream *s)
 
 void vqa_demux_close(VqaStream *s)
 {
-    avformat_close_input(&s->fmt);
+    close_input(s);
+    vqa_tsmon_free(&s->tsmon);
     vqa_input_note_free(&s->reopen_note);
     vqa_free(s->protocols);
     vqa_free(s->input_options);

@@ -54,8 +54,9 @@ struct VqaContext {
  * a stall. Owned by its item.
  */
 typedef struct VqaInputNote {
-    const char *kind;             /* an instant event of the converter to emit, or NULL */
-    double t, value;
+    const char *kind;             /* a converter event to emit, or NULL */
+    VqaEventState state;          /* 0: instant */
+    double t, value, duration;
     int has_value;
     VqaSeverity severity;
     char *details;                /* JSON object, owned */
@@ -66,6 +67,8 @@ typedef struct VqaInputNote {
     AVRational *time_bases;       /*   per track slot */
     double start_s;               /*   the timeline origin from now on */
     int stall_over;               /* media flows again after a stall */
+    int on_stream_clock;          /* t is on the input's own time base, not yet the timeline */
+    struct VqaInputNote *next;    /* held while the input opens */
 } VqaInputNote;
 
 /** An item of a stream's input queue. */
@@ -187,7 +190,19 @@ struct VqaStream {
     int64_t skipped_packets;
     double skip_start_t;
     atomic_llong io_deadline_ns;  /* the interrupt callback gives up after this; 0: never */
-    struct VqaTsMon *tsmon;       /* transport checks of a TS byte stream, or NULL */
+    /* transport checks of a TS byte stream (tsmon.h): the reader feeds it
+     * through its own AVIOContext, the watch thread ticks it; ts_lock
+     * serialises the two */
+    struct VqaTsMon *tsmon;
+    pthread_mutex_t ts_lock;
+    AVIOContext *ts_inner;        /* the input's own I/O, read through ts_pb */
+    AVIOContext *ts_pb;
+    int64_t ts_fed_to;            /* bytes below this offset were fed already */
+    int ts_closed;                /* the input has ended: no more reports */
+    int hold_notes;               /* opening: notes wait (under lock) until the timeline is known */
+    VqaInputNote *held_head, *held_tail;
+    double ts_open_t[8];          /* start time of each open interval kind (tsmon's kinds) */
+    const char *ts_open_kind[8];
     VqaInputNote *reopen_note;    /* a reopened input's decoders, sent with its first packet */
     char refusal[400];            /* why the whitelist refused an open, for the error */
     int (*io_open_default)(AVFormatContext *fmt, AVIOContext **pb, const char *url, int flags,

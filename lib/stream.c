@@ -57,7 +57,13 @@ static void stream_free(VqaStream *s)
         vqa_bus_free_track(&s->tracks[i]);
     vqa_free(s->tracks);
     vqa_free(s->track_of_av_index);
+    while (s->held_head) {
+        VqaInputNote *next = s->held_head->next;
+        vqa_input_note_free(&s->held_head);
+        s->held_head = next;
+    }
     pthread_mutex_destroy(&s->watch_lock);
+    pthread_mutex_destroy(&s->ts_lock);
     while (s->in_head) {
         VqaInputItem *next = s->in_head->next;
         vqa_input_item_free(s->in_head);
@@ -255,6 +261,7 @@ static int stream_init(VqaContext *ctx, VqaStream *s, const VqaStreamSettings *s
                                    : INPUT_QUEUE_PACKETS;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->watch_lock, NULL);
+    pthread_mutex_init(&s->ts_lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     vqa_strand_init(&s->decode, ctx->compute, decode_work, s, vqa_stream_hold, vqa_stream_release);
     vqa_strand_init(&s->demux, ctx->io, vqa_demux_work, s, vqa_stream_hold, vqa_stream_release);

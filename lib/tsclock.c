@@ -71,6 +71,7 @@ int vqa_ts_clock_pcr(VqaTsStreamClock *c, unsigned pid, uint64_t pcr, int discon
     if (started) {
         c->on = 1;
         c->now_s = c->pcr_s = 0;
+        c->origin_s = (double)pcr / 27e6;
     } else {
         double step_s = (double)((pcr + PCR_WRAP - c->last_pcr) % PCR_WRAP) / 27e6;
         uint64_t packets = c->packet_index - c->pcr_packet;

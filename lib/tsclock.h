@@ -31,6 +31,7 @@ typedef struct VqaTsStreamClock {
     int pid;                  /* whose PCR drives it; -1 none yet */
     uint64_t packet_index, last_pcr, pcr_packet, interval_packets;
     double pcr_s, s_per_packet;
+    double origin_s;          /**< the first PCR, seconds on the stream's own 27 MHz time base */
     int has_placed;           /* some timestamp is placed */
     int on_timestamps;        /* it has taken a step from PES timestamps */
     double max_step_s;        /* the largest such step since (the first aside) */

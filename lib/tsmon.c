@@ -1006,3 +1006,10 @@ void vqa_tsmon_get_counters(const VqaTsMon *m, VqaTsMonCounters *c)
     c->pmt = v[C_PMT];
     c->pid = v[C_PID];
 }
+
+double vqa_tsmon_position_s(const VqaTsMon *m)
+{
+    if (m->set.clock != VQA_TS_CLOCK_PCR || !m->stream.on)
+        return NAN;
+    return m->stream.origin_s + m->stream.now_s;
+}

@@ -141,4 +141,13 @@ void vqa_tsmon_reset(VqaTsMon *m);
 /** Counters for stats: per check, how many errors. */
 void vqa_tsmon_get_counters(const VqaTsMon *m, VqaTsMonCounters *c);
 
+/**
+ * Where the bytes fed so far are on the stream's own time base (seconds of
+ * the 27 MHz PCR clock, comparable to PTS/DTS / 90000), with the PCR clock;
+ * NAN with the wall clock or before the first PCR. The host places events
+ * on its media timeline with it: a file's bytes are read far ahead of its
+ * packets. Same thread as feed (e.g. inside the report callback).
+ */
+double vqa_tsmon_position_s(const VqaTsMon *m);
+
 #endif

@@ -5,7 +5,11 @@
  * overload, and stopping many live streams at once. Every server is started
  * and stopped here; every wait is bounded.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -435,6 +439,109 @@ static void test_hls_outside_whitelist_is_refused(void **state)
     free(dir);
 }
 
+/* ---- MPEG-TS over UDP with transport errors ---- */
+
+typedef struct UdpSender {
+    const uint8_t *data;
+    size_t size;
+    double seconds;   /* spread over this long, like a constant-rate multiplex */
+    int port;
+} UdpSender;
+
+static void *send_udp(void *arg)
+{
+    UdpSender *u = arg;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)u->port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    enum { DATAGRAM = 7 * 188 };
+    double start = lb_now();
+    for (size_t off = 0; off < u->size; off += DATAGRAM) {
+        double due = start + u->seconds * (double)off / (double)u->size;
+        double wait = due - lb_now();
+        if (wait > 0)
+            lb_sleep(wait);
+        size_t n = u->size - off < DATAGRAM ? u->size - off : DATAGRAM;
+        sendto(fd, u->data + off, n, 0, (struct sockaddr *)&to, sizeof(to));
+    }
+    close(fd);
+    return NULL;
+}
+
+static unsigned ts_pid(const uint8_t *p)
+{
+    return ((p[1] & 0x1fu) << 8) | p[2];
+}
+
+/* Drop three packets of the video PID (a continuity error) and every PAT for a while. */
+static size_t damage_ts(uint8_t *ts, size_t size, size_t *pat_dropped)
+{
+    size_t n = size / 188, out = 0, video = 0;
+    *pat_dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = ts + i * 188;
+        int drop = 0;
+        if (ts_pid(p) == 0x100 && (++video == 300 || video == 301 || video == 302))
+            drop = 1;
+        if (ts_pid(p) == 0 && i > n * 4 / 10 && i < n * 7 / 10) {
+            drop = 1;
+            (*pat_dropped)++;
+        }
+        if (!drop)
+            memmove(ts + out++ * 188, p, 188);
+    }
+    return out * 188;
+}
+
+static void udp_tune(VqaStreamSettings *ss)
+{
+    ss->stall_timeout = 3;
+}
+
+static void test_udp_ts_transport_errors(void **state)
+{
+    (void)state;
+    char *ts_path = media_path("cbr.ts");
+    /* constant rate, PAT/PMT every 0.1 s: ffmpeg's defaults for a broadcast-like mux */
+    assert_int_equal(media_ffmpeg_to("-f lavfi -i testsrc2=s=320x240:r=25:d=6 "
+                                     "-f lavfi -i sine=d=6 -c:v libx264 -preset ultrafast "
+                                     "-b:v 800k -c:a aac -f mpegts -muxrate 1200k "
+                                     "-pat_period 0.1", ts_path), 0);
+    size_t size = 0;
+    uint8_t *ts = (uint8_t *)media_read_file(ts_path, &size);
+    assert_non_null(ts);
+    size_t pat_dropped = 0;
+    size = damage_ts(ts, size, &pat_dropped);
+    assert_true(pat_dropped >= 10); /* more than a second of PAT */
+
+    UdpSender u = { .data = ts, .size = size, .seconds = 6.0, .port = lb_free_port() };
+    char url[128];
+    snprintf(url, sizeof(url), "udp://127.0.0.1:%d", u.port);
+    Live l;
+    live_open(&l);
+    VqaStream *s = add_live(&l, url, "freeze", udp_tune);
+    lb_sleep(0.3); /* the socket is bound when the stream opens */
+    pthread_t sender;
+    assert_int_equal(pthread_create(&sender, NULL, send_udp, &u), 0);
+    pthread_join(sender, NULL);
+    assert_true(lb_wait_for(&l.rec, "stream.ts_pat", VQA_EVENT_END, NULL, 1, EVENT_WAIT_S));
+    assert_true(lb_wait_for(&l.rec, "stream.ts_cc", VQA_EVENT_INSTANT, "\"pid\":256", 1,
+                            EVENT_WAIT_S));
+    vqa_stream_stop(s);
+    assert_int_equal(vqa_stream_wait(s, STOP_WAIT_MS), VQA_ERROR_STOPPED);
+    LbEvent pat;
+    assert_int_equal(lb_get(&l.rec, "stream.ts_pat", VQA_EVENT_END, 0, &pat), 0);
+    assert_true(pat.value > 1.0 && pat.value < 3.0); /* ~1.8 s of the 6 s had no PAT */
+    assert_int_equal(lb_count(&l.rec, "stream.ts_pat", VQA_EVENT_START, NULL), 1);
+    assert_int_equal(lb_count(&l.rec, "stream.ts_sync_loss", -1, NULL), 0); /* not injected */
+    assert_int_equal(lb_count(&l.rec, "stream.ts_pmt", -1, NULL), 0);
+    assert_true(lb_balanced(&l.rec));
+    vqa_stream_remove(&s);
+    live_close(&l);
+    free(ts);
+    free(ts_path);
+}
+
 /* ---- analysis slower than the input ---- */
 
 static void test_overload_drops_are_reported(void **state)
@@ -492,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_srt_source_restarts),
         cmocka_unit_test(test_hls_stalls_and_recovers),
         cmocka_unit_test(test_hls_outside_whitelist_is_refused),
+        cmocka_unit_test(test_udp_ts_transport_errors),
         cmocka_unit_test(test_overload_drops_are_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
