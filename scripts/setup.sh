@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
     build-essential meson ninja-build pkg-config
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
-    libcmocka-dev ffmpeg libebur128-dev time libcurl4-openssl-dev
+    libcmocka-dev ffmpeg libebur128-dev time libcurl4-openssl-dev libmicrohttpd-dev
     python3   # the Python binding's tests and install (standard library only)
 )
 

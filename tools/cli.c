@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "vqa_tool.h"
+#ifdef VQA_TOOL_HTTP
+#include "http_server.h"
+#endif
 
 #define THREADS_MAX 1024
 
@@ -30,6 +33,7 @@ enum {
     OPT_STATS_INTERVAL,
     OPT_SINK,
     OPT_WEBHOOK,
+    OPT_HTTP,
 };
 
 /* Seconds options of `monitor`: the most any of them takes. */
@@ -57,6 +61,7 @@ static const struct option long_options[] = {
     { "input-options", required_argument, NULL, OPT_INPUT_OPTIONS },
     { "stats", required_argument, NULL, OPT_STATS },
     { "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+    { "http", required_argument, NULL, OPT_HTTP },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -112,6 +117,9 @@ void cli_print_help(FILE *f)
           "      --input-options K=V:K=V  FFmpeg options for opening every input\n"
           "      --stats FILE       heartbeat lines (JSON) to FILE instead of stderr\n"
           "      --stats-interval S seconds between heartbeats (default 10, 0 = none)\n"
+          "      --http [ADDR:]PORT serve /metrics (Prometheus), /events (live events,\n"
+          "                         Server-Sent Events) and /streams (JSON) over HTTP;\n"
+          "                         ADDR defaults to 127.0.0.1\n"
           "  -h, --help             show this help\n"
           "      --version          print the library version\n"
           "\n"
@@ -216,7 +224,7 @@ static const char *long_name(int c);
 
 static int monitor_only(int c)
 {
-    return c >= OPT_STALL_TIMEOUT && c <= OPT_STATS_INTERVAL;
+    return (c >= OPT_STALL_TIMEOUT && c <= OPT_STATS_INTERVAL) || c == OPT_HTTP;
 }
 
 /* Options `plugins` does not take, the one only it takes, and those of `monitor` only. */
@@ -240,6 +248,23 @@ static int parse_seconds(const char *text, double min, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* --http [ADDR:]PORT, checked here so that a bad one is a usage error. */
+static int parse_http(ToolOptions *opts)
+{
+#ifdef VQA_TOOL_HTTP
+    HttpListen listen;
+    if (http_listen_parse(optarg, &listen) < 0)
+        return cli_usage_error("--http takes [ADDRESS:]PORT (ADDRESS: a numeric IPv4 address, "
+                               "[IPv6] or localhost; PORT: 0 to 65535), not '%s'", optarg);
+    opts->http = optarg;
+    return 0;
+#else
+    (void)opts;
+    return cli_usage_error("--http is not built into this vqa (it needs libmicrohttpd: "
+                           "install it and rebuild with -Dhttp=enabled)");
+#endif
 }
 
 static int apply_monitor_option(ToolOptions *opts, int c)
@@ -272,6 +297,7 @@ static int apply_monitor_option(ToolOptions *opts, int c)
     case OPT_PROTOCOLS: opts->protocols = optarg; break;
     case OPT_INPUT_OPTIONS: opts->input_options = optarg; break;
     case OPT_STATS: opts->stats_path = optarg; break;
+    case OPT_HTTP: return parse_http(opts);
     }
     return 0;
 }
@@ -367,6 +393,7 @@ static int apply_option(ToolOptions *opts, int c, char **argv)
     case OPT_INPUT_OPTIONS:
     case OPT_STATS:
     case OPT_STATS_INTERVAL:
+    case OPT_HTTP:
         return apply_monitor_option(opts, c);
     case 'h': opts->command = TOOL_CMD_HELP; break;
     case OPT_VERSION: opts->command = TOOL_CMD_VERSION; break;

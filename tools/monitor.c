@@ -11,6 +11,9 @@
  * input has ended. A signal stops every stream: detectors flush, open
  * defects get their end events, and the tool exits 0 — stopping is how a
  * monitor is meant to end.
+ *
+ * With --http a server (http_server.c) sees every stream and event: the
+ * event callback hands it each event, which it only copies.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +22,9 @@
 #include <time.h>
 
 #include "vqa_tool.h"
+#ifdef VQA_TOOL_HTTP
+#include "http_server.h"
+#endif
 
 #define STREAM_ID_MAX 256
 /* How often the main thread looks at the streams when no signal comes. */
@@ -31,7 +37,84 @@ typedef struct MonitorRun {
     size_t nb_streams;
     FILE *stats;               /* heartbeats: standard error or --stats FILE */
     sigset_t signals;
+    EventSink *sink;
+    struct HttpServer *http;   /* --http, or NULL */
 } MonitorRun;
+
+static void on_event(void *cookie, const VqaEvent *event)
+{
+    MonitorRun *run = cookie;
+    event_sink_write(run->sink, event);
+#ifdef VQA_TOOL_HTTP
+    if (run->http)
+        http_server_publish(run->http, event);
+#endif
+}
+
+/* --http: start serving before the library starts, so no event is missed. */
+static int http_open(MonitorRun *run)
+{
+#ifdef VQA_TOOL_HTTP
+    const ToolOptions *opts = run->opts;
+    if (!opts->http)
+        return TOOL_EXIT_OK;
+    HttpServerSettings hs;
+    http_server_default_settings(&hs);
+    http_listen_parse(opts->http, &hs.listen); /* checked by cli_parse */
+    hs.logger = cli_logger(opts->log_level);
+    int ret = http_server_open(&run->http, &hs);
+    if (ret < 0) {
+        fprintf(stderr, "vqa: --http %s: %s\n", opts->http, strerror(-ret));
+        return TOOL_EXIT_INPUT;
+    }
+    if (opts->log_level >= VQA_LOG_WARNING)
+        fprintf(stderr, "vqa: http: serving /metrics, /events and /streams on http://%s%s%s:%d/\n",
+                hs.listen.ipv6 ? "[" : "", hs.listen.host, hs.listen.ipv6 ? "]" : "",
+                http_server_port(run->http));
+#else
+    (void)run;
+#endif
+    return TOOL_EXIT_OK;
+}
+
+static int http_add(MonitorRun *run, VqaStream *stream, const char *url)
+{
+#ifdef VQA_TOOL_HTTP
+    int ret = run->http ? http_server_add_stream(run->http, stream, url) : 0;
+    if (ret == -EEXIST) {
+        fprintf(stderr, "vqa: stream id '%s' is given twice; --http needs distinct ids\n",
+                vqa_stream_id(stream));
+        return TOOL_EXIT_USAGE;
+    }
+    if (ret < 0) {
+        fprintf(stderr, "vqa: %s\n", vqa_strerror(VQA_ERR(ENOMEM)));
+        return TOOL_EXIT_INPUT;
+    }
+#else
+    (void)run, (void)stream, (void)url;
+#endif
+    return TOOL_EXIT_OK;
+}
+
+/* Before the streams are freed: the server keeps their last counters. */
+static void http_detach(MonitorRun *run)
+{
+#ifdef VQA_TOOL_HTTP
+    if (run->http)
+        http_server_detach_streams(run->http);
+#else
+    (void)run;
+#endif
+}
+
+static void http_close(MonitorRun *run)
+{
+#ifdef VQA_TOOL_HTTP
+    http_server_close(&run->http);
+#else
+    (void)run;
+#endif
+}
 
 static double now_s(void)
 {
@@ -89,6 +172,9 @@ static int add_streams(MonitorRun *run, VqaContext *ctx)
         }
         run->inputs[run->nb_streams] = opts->inputs[i];
         run->streams[run->nb_streams++] = stream;
+        int status = http_add(run, stream, ss.url);
+        if (status != TOOL_EXIT_OK)
+            return status;
     }
     return TOOL_EXIT_OK;
 }
@@ -171,15 +257,15 @@ static int finish(MonitorRun *run, int signalled)
     return status;
 }
 
-static int monitor(MonitorRun *run, EventSink *sink)
+static int monitor(MonitorRun *run)
 {
     const ToolOptions *opts = run->opts;
     VqaSettings s;
     vqa_default_settings(&s);
     s.n_threads = opts->n_threads;
     s.logger = cli_logger(opts->log_level);
-    s.on_event = event_sink_write;
-    s.event_cookie = sink;
+    s.on_event = on_event;
+    s.event_cookie = run;
     s.plugin_paths = opts->plugin_paths;
     VqaContext *ctx = NULL;
     int ret = vqa_open(&ctx, &s);
@@ -196,6 +282,7 @@ static int monitor(MonitorRun *run, EventSink *sink)
         int signalled = watch(run);
         status = finish(run, signalled);
     }
+    http_detach(run);
     vqa_close(&ctx); /* stops whatever is left, then drains the sinks (bounded) */
     return status;
 }
@@ -225,11 +312,13 @@ int cmd_monitor(const ToolOptions *opts)
     }
     run.streams = calloc((size_t)opts->nb_inputs, sizeof(*run.streams));
     run.inputs = calloc((size_t)opts->nb_inputs, sizeof(*run.inputs));
+    run.sink = &sink;
     int status = TOOL_EXIT_INPUT;
-    if (run.streams && run.inputs)
-        status = monitor(&run, &sink);
-    else
+    if (!run.streams || !run.inputs)
         fprintf(stderr, "vqa: %s\n", vqa_strerror(VQA_ERR(ENOMEM)));
+    else if ((status = http_open(&run)) == TOOL_EXIT_OK)
+        status = monitor(&run);
+    http_close(&run); /* every /events client gets the last events, then its end */
     ret = event_sink_close(&sink);
     if (ret < 0) {
         fprintf(stderr, "vqa: writing events: %s\n", strerror(-ret));

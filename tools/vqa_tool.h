@@ -4,6 +4,8 @@
  *   cli.c          command line → ToolOptions, usage text, the stderr logger
  *   scan.c         `vqa scan`: one context, one pull stream per input, signals
  *   monitor.c      `vqa monitor`: live inputs in real time, reconnects, heartbeats
+ *   http_server.c  `vqa monitor --http`: the server, /events clients (http_server.h)
+ *   http_streams.c `vqa monitor --http`: what it knows of the streams; /metrics, /streams
  *   plugins_cmd.c  `vqa plugins`: what was loaded and what failed, text or JSON
  *   json_out.c     JSON writing and the event sink (JSON Lines)
  *   sinks.c        --sink and --webhook: parsing, and adding them to a context
@@ -70,6 +72,7 @@ typedef struct ToolOptions {
     double stats_interval;         /**< --stats-interval S (default 10) */
     ToolSink *sinks;               /**< --sink and --webhook, in order (malloc'd) */
     size_t nb_sinks;
+    const char *http;              /**< --http [ADDR:]PORT (checked), NULL: no server */
     char **inputs;                 /**< points into argv */
     int nb_inputs;
 } ToolOptions;
