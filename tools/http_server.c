@@ -32,6 +32,8 @@
 #include "http_internal.h"
 
 #define DEFAULT_CLIENT_BUFFER_BYTES (256 * 1024)
+/* Room for the comments and a drop notice in an empty ring, whatever is asked. */
+#define MIN_CLIENT_BUFFER_BYTES 1024
 #define DEFAULT_KEEPALIVE_S 15.0
 #define DEFAULT_MAX_EVENT_CLIENTS 16
 /* Every connection has a thread: /events clients, scrapers and a margin. */
@@ -174,6 +176,7 @@ typedef struct EventClient {
     char *ring;
     size_t cap, head, len;
     int64_t gap;         /* events dropped since the last notice */
+    int64_t unlogged;    /* events dropped and noticed, not logged yet */
     char peer[64];
 } EventClient;
 
@@ -257,6 +260,7 @@ static void client_offer(EventClient *c, const char *frame, size_t n)
     }
     if (notice_len > 0) {
         ring_put(c, notice, (size_t)notice_len);
+        c->unlogged += c->gap; /* logged by the client's thread: no I/O here */
         c->gap = 0;
     }
     ring_put(c, frame, n);
@@ -275,14 +279,13 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     EventClient *c = cls;
     HttpServer *srv = c->srv;
     struct timespec deadline = http_deadline(srv->keepalive_s);
-    int64_t noticed = 0;
     ssize_t n = 0;
     pthread_mutex_lock(&srv->lock);
     for (;;) {
         if (c->len == 0 && c->gap > 0) {
             char notice[96];
             ring_put(c, notice, (size_t)drop_notice(notice, sizeof(notice), c->gap));
-            noticed = c->gap;
+            c->unlogged += c->gap;
             c->gap = 0;
         }
         if (c->len > 0) {
@@ -294,11 +297,12 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             break;
         }
         if (pthread_cond_timedwait(&srv->wake, &srv->lock, &deadline) == ETIMEDOUT) {
-            n = (ssize_t)(max < sizeof(SSE_KEEPALIVE) - 1 ? max : sizeof(SSE_KEEPALIVE) - 1);
-            memcpy(buf, SSE_KEEPALIVE, (size_t)n);
-            break;
+            ring_put(c, SSE_KEEPALIVE, sizeof(SSE_KEEPALIVE) - 1); /* the ring is empty */
+            deadline = http_deadline(srv->keepalive_s);
         }
     }
+    int64_t noticed = c->unlogged;
+    c->unlogged = 0;
     pthread_mutex_unlock(&srv->lock);
     if (noticed > 0)
         server_log(srv, VQA_LOG_WARNING, "http: /events client %s reads too slowly: "
@@ -520,6 +524,8 @@ static HttpServer *server_alloc(const HttpServerSettings *s)
     srv->logger = s->logger;
     srv->client_buffer_bytes = s->client_buffer_bytes ? s->client_buffer_bytes
                                                       : DEFAULT_CLIENT_BUFFER_BYTES;
+    if (srv->client_buffer_bytes < MIN_CLIENT_BUFFER_BYTES)
+        srv->client_buffer_bytes = MIN_CLIENT_BUFFER_BYTES;
     srv->keepalive_s = s->keepalive_s > 0 ? s->keepalive_s : DEFAULT_KEEPALIVE_S;
     srv->max_event_clients = s->max_event_clients > 0 ? s->max_event_clients
                                                       : DEFAULT_MAX_EVENT_CLIENTS;

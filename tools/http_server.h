@@ -47,7 +47,7 @@ typedef struct HttpServer HttpServer;
 
 typedef struct HttpServerSettings {
     HttpListen listen;
-    /** Bytes of events kept for one /events client that reads slowly. 0: 256 KiB. */
+    /** Bytes of events kept for one /events client that reads slowly. 0: 256 KiB; at least 1 KiB. */
     size_t client_buffer_bytes;
     /** Seconds between keep-alive comments to an idle /events client. 0: 15 s. */
     double keepalive_s;
