@@ -12,7 +12,8 @@ the stream; other paths 404, other methods 405; SIGINT exits 0. A client that
 connects to /events and never reads must not keep the monitor from finishing
 or stopping. Bad --http values are usage errors; a port in use fails.
 
-    test_http.py VQA_TOOL     (VQA_PLUGIN_PATH from the environment)
+    test_http.py VQA_TOOL            (VQA_PLUGIN_PATH from the environment)
+    test_http.py VQA_TOOL --absent   (a vqa built without --http refuses it)
 """
 import http.client
 import json
@@ -375,6 +376,10 @@ class HttpTest(unittest.TestCase):
         r = self.run_vqa(["scan", "--http", "8080", self.short])
         self.assertEqual(r.returncode, 2)
         self.assertIn("does not apply", r.stderr)
+        # One id for two streams would make one series of two.
+        r = self.run_vqa(["monitor", "--http", "0", "a=" + self.short, "a=" + self.short])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("stream id 'a' is given twice", r.stderr)
 
     def test_port_in_use_fails(self):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
@@ -387,8 +392,21 @@ class HttpTest(unittest.TestCase):
         self.assertIn("Address already in use", r.stderr)
 
 
+class AbsentTest(unittest.TestCase):
+    """A vqa built without libmicrohttpd refuses --http, saying why."""
+
+    def test_http_not_built_in(self):
+        r = subprocess.run([VQA, "monitor", "--http", "8080", "clip.mp4"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=LIVENESS_S)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("--http is not built into this vqa", r.stderr)
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        sys.exit("usage: test_http.py VQA_TOOL")
+        sys.exit("usage: test_http.py VQA_TOOL [--absent]")
     VQA = sys.argv.pop(1)
-    unittest.main(verbosity=2)
+    absent = len(sys.argv) > 1 and sys.argv.pop(1) == "--absent"
+    unittest.main(verbosity=2, defaultTest="AbsentTest" if absent else "HttpTest")
