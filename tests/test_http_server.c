@@ -180,7 +180,8 @@ static char *sse_next_event(int fd, Buf *b)
 
 /* ---- the server under test ---- */
 
-static HttpServer *start(size_t buffer, double keepalive_s, int max_clients)
+static HttpServer *start_timeout(size_t buffer, double keepalive_s, int max_clients,
+                                 double client_timeout_s)
 {
     HttpServerSettings s;
     http_server_default_settings(&s);
@@ -188,10 +189,16 @@ static HttpServer *start(size_t buffer, double keepalive_s, int max_clients)
     s.client_buffer_bytes = buffer;
     s.keepalive_s = keepalive_s;
     s.max_event_clients = max_clients;
+    s.client_timeout_s = client_timeout_s;
     HttpServer *srv = NULL;
     assert_int_equal(http_server_open(&srv, &s), 0);
     assert_true(http_server_port(srv) > 0);
     return srv;
+}
+
+static HttpServer *start(size_t buffer, double keepalive_s, int max_clients)
+{
+    return start_timeout(buffer, keepalive_s, max_clients, 0);
 }
 
 /* An event whose details carry an index and padding to make it `size` bytes or so. */
@@ -234,7 +241,8 @@ static void test_listen_parse(void **state)
     (void)state;
     static const struct { const char *text; const char *host; int port, ipv6; } good[] = {
         { "8080", "127.0.0.1", 8080, 0 },         { ":9100", "127.0.0.1", 9100, 0 },
-        { "0.0.0.0:80", "0.0.0.0", 80, 0 },       { "192.168.1.20:65535", "192.168.1.20", 65535, 0 },
+        { "0.0.0.0:80", "0.0.0.0", 80, 0 },
+        { "192.168.1.20:65535", "192.168.1.20", 65535, 0 },
         { "[::1]:8080", "::1", 8080, 1 },         { "[::]:0", "::", 0, 1 },
         { "localhost:8000", "127.0.0.1", 8000, 0 },
     };
@@ -382,7 +390,8 @@ static void test_metrics_and_streams(void **state)
     assert_contains(r.body, "# TYPE vqa_detector_cpu_seconds_total counter\n"
                             "vqa_detector_cpu_seconds_total{" ODD_LABEL);
     assert_contains(r.body, "vqa_stream_open_defects{" ODD_LABEL ",kind=\"video.freeze\"} 1\n");
-    assert_contains(r.body, "vqa_stream_open_defects{" ODD_LABEL ",kind=\"x-odd.\\\"kind\\\"\"} 1\n");
+    assert_contains(r.body,
+                    "vqa_stream_open_defects{" ODD_LABEL ",kind=\"x-odd.\\\"kind\\\"\"} 1\n");
     reply_free(&r);
 
     request(port, "GET", "/streams", &r);
@@ -538,6 +547,40 @@ static void test_keepalive_and_leaving_clients(void **state)
     http_server_close(&srv);
 }
 
+/* Fill a client that never reads. @return the number of events published. */
+static int fill_stuck_client(HttpServer *srv)
+{
+    char details[8192];
+    VqaEvent ev;
+    HttpServerStats hs = { 0 };
+    int i = 0;
+    for (; hs.events_dropped == 0; i++) {
+        assert_true(i < 1000000);
+        make_event(&ev, details, sizeof(details), i, 1000);
+        http_server_publish(srv, &ev);
+        http_server_get_stats(srv, &hs);
+    }
+    return i;
+}
+
+/* A client that takes nothing for the client timeout is disconnected and forgotten. */
+static void test_stuck_client_is_disconnected(void **state)
+{
+    (void)state;
+    HttpServer *srv = start_timeout(4096, 0.2, 0, 1.0); /* a keep-alive finds it gone */
+    Buf b;
+    int fd = sse_connect(http_server_port(srv), 1024, &b);
+    wait_for_clients(srv, 1);
+    assert_true(fill_stuck_client(srv) > 0);
+    wait_for_clients(srv, 0);
+    /* What it gets when it reads at last ends, rather than going on. */
+    while (read_some(fd, &b) > 0)
+        buf_consume(&b, b.len);
+    close(fd);
+    free(b.data);
+    http_server_close(&srv);
+}
+
 static void test_too_many_clients(void **state)
 {
     (void)state;
@@ -608,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_url_masking),
         cmocka_unit_test(test_slow_client_drops),
         cmocka_unit_test(test_keepalive_and_leaving_clients),
+        cmocka_unit_test(test_stuck_client_is_disconnected),
         cmocka_unit_test(test_too_many_clients),
         cmocka_unit_test(test_close_ends_every_client),
     };

@@ -53,6 +53,7 @@ struct HttpServer {
     size_t client_buffer_bytes;
     double keepalive_s;
     int max_event_clients;
+    double client_timeout_s;
     int closing;
     struct EventClient *clients;
     int nb_clients;

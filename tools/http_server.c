@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,9 @@
 #define DEFAULT_MAX_EVENT_CLIENTS 16
 /* Every connection has a thread: /events clients, scrapers and a margin. */
 #define MAX_CONNECTIONS 64
-/* A connection that takes no data for this long is closed (a stuck client). */
+/* An idle connection is closed after this long; so is an /events client that
+ * takes no data (a stuck client: by TCP_USER_TIMEOUT, since libmicrohttpd's own
+ * timeout does not see a connection waiting to write). */
 #define CONNECTION_TIMEOUT_S 60
 /* How long closing waits for /events clients to take what was queued for them. */
 #define CLOSE_GRACE_S 1.0
@@ -418,6 +421,15 @@ static enum MHD_Result serve_events(HttpServer *srv, struct MHD_Connection *conn
     if (!c)
         return busy ? reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many /events clients\n")
                     : reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    /* The kernel gives up on the connection when the client takes nothing (a
+     * zero window) or acknowledges nothing for that long; the send fails and
+     * libmicrohttpd ends the response. */
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    unsigned timeout_ms = (unsigned)(srv->client_timeout_s * 1000);
+    if (info)
+        setsockopt(info->connect_fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms,
+                   sizeof(timeout_ms));
     /* From here on sse_free owns the client, whatever happens to the response. */
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK_BYTES,
                                                                sse_read, c, sse_free);
@@ -514,6 +526,7 @@ void http_server_default_settings(HttpServerSettings *s)
     s->client_buffer_bytes = DEFAULT_CLIENT_BUFFER_BYTES;
     s->keepalive_s = DEFAULT_KEEPALIVE_S;
     s->max_event_clients = DEFAULT_MAX_EVENT_CLIENTS;
+    s->client_timeout_s = CONNECTION_TIMEOUT_S;
 }
 
 static HttpServer *server_alloc(const HttpServerSettings *s)
@@ -529,6 +542,8 @@ static HttpServer *server_alloc(const HttpServerSettings *s)
     srv->keepalive_s = s->keepalive_s > 0 ? s->keepalive_s : DEFAULT_KEEPALIVE_S;
     srv->max_event_clients = s->max_event_clients > 0 ? s->max_event_clients
                                                       : DEFAULT_MAX_EVENT_CLIENTS;
+    srv->client_timeout_s = s->client_timeout_s > 0 ? s->client_timeout_s
+                                                    : CONNECTION_TIMEOUT_S;
     if (pthread_mutex_init(&srv->lock, NULL) != 0) {
         free(srv);
         return NULL;
@@ -573,7 +588,8 @@ int http_server_open(HttpServer **out, const HttpServerSettings *s)
                                    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
                                    MHD_OPTION_END);
     if (!srv->daemon) {
-        if (fcntl(fd, F_GETFD) != -1) /* whether libmicrohttpd closed it depends on where it failed */
+        /* Whether libmicrohttpd closed it depends on where it failed. */
+        if (fcntl(fd, F_GETFD) != -1)
             close(fd);
         server_free(srv);
         return -EIO;

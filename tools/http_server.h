@@ -47,12 +47,17 @@ typedef struct HttpServer HttpServer;
 
 typedef struct HttpServerSettings {
     HttpListen listen;
-    /** Bytes of events kept for one /events client that reads slowly. 0: 256 KiB; at least 1 KiB. */
+    /** Bytes of events kept for one slow /events client. 0: 256 KiB; at least 1 KiB. */
     size_t client_buffer_bytes;
     /** Seconds between keep-alive comments to an idle /events client. 0: 15 s. */
     double keepalive_s;
     /** /events clients served at once; more get 503. 0: 16. */
     int max_event_clients;
+    /**
+     * An /events client whose connection takes no data for this long (it does
+     * not read, or its host is gone) is disconnected. 0: 60 s.
+     */
+    double client_timeout_s;
     /** Where the server logs (client drops at warning, libmicrohttpd at debug). */
     VqaLogger logger;
 } HttpServerSettings;
