@@ -699,8 +699,12 @@ static int open_input_held(VqaStream *s, const char **what)
     if (!s->tracks) {
         if (fmt->start_time != AV_NOPTS_VALUE)
             s->start_s = s->demux_start_s = fmt->start_time / (double)AV_TIME_BASE;
-        if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
+        if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0) {
+            /* vqa_stream_get_stats reads it under the lock, from any thread. */
+            pthread_mutex_lock(&s->lock);
             s->duration_s = fmt->duration / (double)AV_TIME_BASE;
+            pthread_mutex_unlock(&s->lock);
+        }
         err = select_tracks(s);
     } else {
         err = remap_tracks(s);
