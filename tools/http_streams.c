@@ -391,7 +391,7 @@ static const struct StreamMetric {
     { SF_ANALYSED, "vqa_stream_frames_analysed_total", "counter",
       "Frames handed to detectors, summed over the detectors." },
     { SF_DROPPED, "vqa_stream_frames_dropped_total", "counter",
-      "Frames detectors did not get because analysis fell behind, summed over the detectors." },
+      "Frames detectors missed and packets the reader dropped because analysis fell behind." },
     { SF_DECODE_ERRORS, "vqa_stream_decode_errors_total", "counter",
       "Packets or frames the decoders rejected." },
     { SF_EVENTS, "vqa_stream_events_total", "counter", "Events reported for the stream." },
