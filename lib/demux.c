@@ -588,14 +588,19 @@ static void ts_close_io(VqaStream *s)
 static int ts_open_io(VqaStream *s, AVFormatContext *fmt, const AVDictionary *opts)
 {
     if (!s->tsmon) {
-        s->tsmon = vqa_tsmon_alloc(ts_report, s);
+        VqaTsMon *m = vqa_tsmon_alloc(ts_report, s);
         VqaTsMonSettings set;
         vqa_tsmon_default_settings(&set);
         /* a file is read faster or slower than real time: its own clock times it */
         set.clock = s->is_file ? VQA_TS_CLOCK_PCR : VQA_TS_CLOCK_WALL;
         set.log = s->log;
-        if (!s->tsmon || vqa_tsmon_configure(s->tsmon, &set) < 0)
+        if (!m || vqa_tsmon_configure(m, &set) < 0) {
+            vqa_tsmon_free(&m);
             return AVERROR(ENOMEM);
+        }
+        pthread_mutex_lock(&s->ts_lock); /* the watch thread ticks it from now on */
+        s->tsmon = m;
+        pthread_mutex_unlock(&s->ts_lock);
     }
     AVDictionary *io_opts = NULL;
     av_dict_copy(&io_opts, opts, 0);
