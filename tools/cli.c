@@ -34,6 +34,9 @@ enum {
     OPT_SINK,
     OPT_WEBHOOK,
     OPT_HTTP,
+    OPT_REPORT,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 /* Seconds options of `monitor`: the most any of them takes. */
@@ -49,6 +52,9 @@ static const struct option long_options[] = {
     { "output", required_argument, NULL, 'o' },
     { "sink", required_argument, NULL, OPT_SINK },
     { "webhook", required_argument, NULL, OPT_WEBHOOK },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
+    { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "verbose", no_argument, NULL, 'v' },
     { "quiet", no_argument, NULL, 'q' },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -97,6 +103,11 @@ void cli_print_help(FILE *f)
           "      --webhook URL      also POST each event to URL (http or https)\n"
           "                         --sink and --webhook are repeatable; a slow or dead\n"
           "                         one loses its own events, never slows the analysis\n"
+          "      --report FILE      also write a self-contained HTML report: timelines,\n"
+          "                         event table, thumbnails of video defects, audio levels\n"
+          "      --progress         show a progress line on standard error even when it\n"
+          "                         is not a terminal\n"
+          "      --no-progress      never show it (default: only on a terminal)\n"
           "  -v, --verbose          log more (repeat for more detail)\n"
           "  -q, --quiet            log errors only\n"
           "      --log-level LEVEL  none, error, warning, info, debug or trace\n"
@@ -227,13 +238,21 @@ static int monitor_only(int c)
     return (c >= OPT_STALL_TIMEOUT && c <= OPT_STATS_INTERVAL) || c == OPT_HTTP;
 }
 
-/* Options `plugins` does not take, the one only it takes, and those of `monitor` only. */
+/* The report and the progress line belong to a scan, which has an end. */
+static int scan_only(int c)
+{
+    return c == OPT_REPORT || c == OPT_PROGRESS || c == OPT_NO_PROGRESS;
+}
+
+/* Options `plugins` does not take, the one only it takes, and those of one command only. */
 static int option_fits(ToolCommand cmd, int c)
 {
     if (cmd == TOOL_CMD_PLUGINS)
         return c != 'd' && c != 'o' && c != OPT_THREADS && c != OPT_COST && c != OPT_HWACCEL &&
-               c != OPT_SINK && c != OPT_WEBHOOK && !monitor_only(c);
+               c != OPT_SINK && c != OPT_WEBHOOK && !monitor_only(c) && !scan_only(c);
     if (cmd == TOOL_CMD_SCAN && monitor_only(c))
+        return 0;
+    if (cmd == TOOL_CMD_MONITOR && scan_only(c))
         return 0;
     return c != OPT_JSON;
 }
@@ -384,6 +403,14 @@ static int apply_option(ToolOptions *opts, int c, char **argv)
     case OPT_HWACCEL: opts->hwaccel = optarg; break;
     case OPT_SINK:
     case OPT_WEBHOOK: return add_sink(opts, c, optarg);
+    case OPT_REPORT:
+        if (!optarg[0] || !strcmp(optarg, "-"))
+            return cli_usage_error("--report takes a file name (standard output carries "
+                                   "the events)");
+        opts->report_path = optarg;
+        break;
+    case OPT_PROGRESS: opts->progress = TOOL_PROGRESS_ON; break;
+    case OPT_NO_PROGRESS: opts->progress = TOOL_PROGRESS_OFF; break;
     case OPT_JSON: opts->json = 1; break;
     case OPT_STALL_TIMEOUT:
     case OPT_TIMEOUT:
@@ -409,6 +436,14 @@ static int check_inputs(const ToolOptions *opts)
         return cli_usage_error("no input given");
     if (opts->command == TOOL_CMD_PLUGINS && opts->nb_inputs > 0)
         return cli_usage_error("'plugins' takes no arguments, got '%s'", opts->inputs[0]);
+    /* The report file is created before the scan: never over an input or the events. */
+    for (int i = 0; opts->report_path && i < opts->nb_inputs; i++) {
+        char id[256];
+        if (!strcmp(cli_split_input(opts->inputs[i], id, sizeof(id)), opts->report_path))
+            return cli_usage_error("--report %s is also an input", opts->report_path);
+    }
+    if (opts->report_path && opts->output_path && !strcmp(opts->report_path, opts->output_path))
+        return cli_usage_error("--report and -o name the same file");
     return 0;
 }
 

@@ -7,6 +7,10 @@
  * first signal stops every stream: detectors flush, open defects get their
  * end events, and the tool exits 1 because the inputs were not read to their
  * end. A second signal, at least a second later, exits at once.
+ *
+ * With --report the events are also kept for the HTML report, written after
+ * the library is closed (report*.c); the progress line (progress.c) samples
+ * every stream's counters from its own thread while the scan runs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "vqa_tool.h"
 
 #define STREAM_ID_MAX 256
@@ -26,11 +31,15 @@ typedef struct ScanRun {
     pthread_mutex_t lock;       /* guards streams, nb_streams, done, interrupted */
     VqaStream **streams;
     const char **inputs;        /* the command-line argument of each stream, for messages */
+    int *input_index;           /* the position of each stream's input on the command line */
     size_t nb_streams;
     int done;
     int interrupted;
     pthread_t watcher;
     sigset_t signals;
+    EventSink *sink;
+    Progress progress;
+    Report *report;             /* NULL without --report */
 } ScanRun;
 
 static void stop_all(ScanRun *run)
@@ -75,7 +84,7 @@ static void *watch_signals(void *arg)
             _exit(TOOL_EXIT_INPUT);
         }
         first_signal_s = monotonic_s();
-        fprintf(stderr, "vqa: %s: stopping every input\n", strsignal(sig));
+        progress_message(&run->progress, "vqa: %s: stopping every input\n", strsignal(sig));
         stop_all(run);
     }
 }
@@ -141,14 +150,18 @@ static int add_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
         int ret = run->interrupted ? VQA_ERROR_STOPPED : vqa_stream_add(ctx, &stream, &ss);
         if (ret >= 0) {
             run->inputs[run->nb_streams] = opts->inputs[i];
+            run->input_index[run->nb_streams] = i;
             run->streams[run->nb_streams++] = stream;
         }
         pthread_mutex_unlock(&run->lock);
+        if (run->report)
+            report_input_added(run->report, i, ret);
         if (ret == VQA_ERR(EINVAL))
             return TOOL_EXIT_USAGE;
         if (ret < 0) {
             if (ret != VQA_ERROR_STOPPED)
-                fprintf(stderr, "vqa: %s: %s\n", opts->inputs[i], vqa_strerror(ret));
+                progress_message(&run->progress, "vqa: %s: %s\n", opts->inputs[i],
+                                 vqa_strerror(ret));
             status = TOOL_EXIT_INPUT;
         }
     }
@@ -166,10 +179,14 @@ static int wait_streams(ScanRun *run, const ToolOptions *opts)
             nb_stopped++;
             status = TOOL_EXIT_INPUT;
         } else if (ret < 0) {
-            fprintf(stderr, "vqa: %s: %s\n", run->inputs[i], vqa_strerror(ret));
+            progress_message(&run->progress, "vqa: %s: %s\n", run->inputs[i],
+                             vqa_strerror(ret));
             status = TOOL_EXIT_INPUT;
         }
+        if (run->report)
+            report_input_done(run->report, run->input_index[i], run->streams[i], ret);
     }
+    progress_stop(&run->progress);
     if (nb_stopped > 0)
         fprintf(stderr, "vqa: interrupted: %zu of %d input(s) not read to the end\n",
                 nb_stopped, opts->nb_inputs);
@@ -185,28 +202,127 @@ static int run_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
         return ret;
     run->streams = calloc((size_t)opts->nb_inputs, sizeof(*run->streams));
     run->inputs = calloc((size_t)opts->nb_inputs, sizeof(*run->inputs));
-    if (!run->streams || !run->inputs) {
+    run->input_index = calloc((size_t)opts->nb_inputs, sizeof(*run->input_index));
+    if (!run->streams || !run->inputs || !run->input_index) {
         fprintf(stderr, "vqa: %s\n", vqa_strerror(VQA_ERR(ENOMEM)));
         return TOOL_EXIT_INPUT;
     }
+    if (progress_start(&run->progress) < 0)
+        fprintf(stderr, "vqa: cannot show progress\n");
     int add_status = add_streams(run, ctx, opts);
     int wait_status = wait_streams(run, opts);
     return add_status != TOOL_EXIT_OK ? add_status : wait_status;
 }
 
-static int open_context(VqaContext **ctx, const ToolOptions *opts, EventSink *sink)
+/* The event callback: the library calls it from one thread at a time. */
+static void on_event(void *cookie, const VqaEvent *event)
+{
+    ScanRun *run = cookie;
+    event_sink_write(run->sink, event);
+    progress_count_event(&run->progress, event);
+    if (run->report)
+        report_add_event(run->report, event);
+}
+
+/* The progress line's view of the scan: media read and length over every stream. */
+static void sample_streams(void *cookie, ProgressSample *out)
+{
+    ScanRun *run = cookie;
+    memset(out, 0, sizeof(*out));
+    int duration_known = 1;
+    pthread_mutex_lock(&run->lock);
+    for (size_t i = 0; i < run->nb_streams; i++) {
+        VqaStreamStats st;
+        vqa_stream_get_stats(run->streams[i], &st);
+        out->media_s += st.media_time;
+        out->duration_s += st.duration;
+        duration_known &= st.duration > 0;
+        out->nb_finished += st.finished != 0;
+    }
+    out->nb_inputs = (int)run->nb_streams;
+    pthread_mutex_unlock(&run->lock);
+    if (!duration_known)
+        out->duration_s = 0;
+}
+
+/* The report's media passes stop when a signal came. */
+static int scan_interrupted(void *cookie)
+{
+    ScanRun *run = cookie;
+    pthread_mutex_lock(&run->lock);
+    int interrupted = run->interrupted;
+    pthread_mutex_unlock(&run->lock);
+    return interrupted;
+}
+
+static int open_context(VqaContext **ctx, const ToolOptions *opts, ScanRun *run)
 {
     VqaSettings s;
     vqa_default_settings(&s);
     s.n_threads = opts->n_threads;
     s.logger = cli_logger(opts->log_level);
-    s.on_event = event_sink_write;
-    s.event_cookie = sink;
+    if (run->progress.enabled) {
+        /* Log lines step around the progress line. */
+        s.logger.callback = progress_log;
+        s.logger.cookie = &run->progress;
+    }
+    s.on_event = on_event;
+    s.event_cookie = run;
     s.plugin_paths = opts->plugin_paths;
     int ret = vqa_open(ctx, &s);
     if (ret < 0)
         fprintf(stderr, "vqa: cannot start the library: %s\n", vqa_strerror(ret));
     return ret;
+}
+
+static int progress_wanted(const ToolOptions *opts)
+{
+    if (opts->progress == TOOL_PROGRESS_AUTO)
+        return isatty(STDERR_FILENO);
+    return opts->progress == TOOL_PROGRESS_ON;
+}
+
+/* Analyse, then close the library: every event has arrived when this returns. */
+static int scan_inputs(ScanRun *run, const ToolOptions *opts)
+{
+    int status = TOOL_EXIT_INPUT;
+    VqaContext *ctx = NULL;
+    if (open_context(&ctx, opts, run) >= 0)
+        status = run_streams(run, ctx, opts);
+    progress_stop(&run->progress); /* in case run_streams left early */
+    /* vqa_close frees the streams: a late signal must not touch them. */
+    pthread_mutex_lock(&run->lock);
+    run->nb_streams = 0;
+    pthread_mutex_unlock(&run->lock);
+    /* Closing ends every stream, so no event can arrive after this; then it
+     * drains the --sink/--webhook queues, each within its close timeout. */
+    vqa_close(&ctx);
+    return status;
+}
+
+/* Create the report file now, so a bad path fails before any work. */
+static int start_report(ScanRun *run, Report *report, const ToolOptions *opts)
+{
+    if (!opts->report_path)
+        return 0;
+    int ret = report_open(report, opts->report_path, opts->inputs, opts->nb_inputs,
+                          opts->detectors);
+    if (ret < 0) {
+        fprintf(stderr, "vqa: %s: %s\n", opts->report_path, strerror(-ret));
+        return -1;
+    }
+    run->report = report;
+    return 0;
+}
+
+static int write_report(ScanRun *run, const ToolOptions *opts, double wall_s)
+{
+    int ret = report_write(run->report, wall_s, scan_interrupted(run), scan_interrupted, run);
+    if (ret < 0) {
+        fprintf(stderr, "vqa: %s: %s\n", opts->report_path, strerror(-ret));
+        return TOOL_EXIT_INPUT;
+    }
+    return TOOL_EXIT_OK;
 }
 
 int cmd_scan(const ToolOptions *opts)
@@ -220,22 +336,29 @@ int cmd_scan(const ToolOptions *opts)
     ScanRun run;
     memset(&run, 0, sizeof(run));
     pthread_mutex_init(&run.lock, NULL);
+    run.sink = &sink;
+    progress_init(&run.progress, progress_wanted(opts), sample_streams, &run);
+    Report report;
     int status = TOOL_EXIT_INPUT;
-    if (watcher_start(&run) < 0) {
+    if (start_report(&run, &report, opts) < 0) {
+        /* asked for and cannot be written: nothing is scanned */
+    } else if (watcher_start(&run) < 0) {
         fprintf(stderr, "vqa: cannot watch for signals\n");
     } else {
-        VqaContext *ctx = NULL;
-        if (open_context(&ctx, opts, &sink) >= 0)
-            status = run_streams(&run, ctx, opts);
-        /* vqa_close frees the streams: a late signal must not touch them. */
-        pthread_mutex_lock(&run.lock);
-        run.nb_streams = 0;
-        pthread_mutex_unlock(&run.lock);
-        /* Closing ends every stream, so no event can arrive after this; then it
-         * drains the --sink/--webhook queues, each within its close timeout. */
-        vqa_close(&ctx);
+        double start_s = monotonic_s();
+        status = scan_inputs(&run, opts);
+        /* A usage error scanned nothing: no report then (report_close removes the file). */
+        if (run.report && status != TOOL_EXIT_USAGE) {
+            int report_status = write_report(&run, opts, monotonic_s() - start_s);
+            status = status != TOOL_EXIT_OK ? status : report_status;
+            /* A signal during the report's media passes cut the report short. */
+            if (scan_interrupted(&run))
+                status = TOOL_EXIT_INPUT;
+        }
         watcher_stop(&run);
     }
+    if (run.report)
+        report_close(run.report);
     ret = event_sink_close(&sink);
     if (ret < 0) {
         fprintf(stderr, "vqa: writing events: %s\n", strerror(-ret));
@@ -243,6 +366,8 @@ int cmd_scan(const ToolOptions *opts)
     }
     free(run.streams);
     free(run.inputs);
+    free(run.input_index);
+    progress_destroy(&run.progress);
     pthread_mutex_destroy(&run.lock);
     return status;
 }

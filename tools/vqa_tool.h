@@ -9,11 +9,15 @@
  *   plugins_cmd.c  `vqa plugins`: what was loaded and what failed, text or JSON
  *   json_out.c     JSON writing and the event sink (JSON Lines)
  *   sinks.c        --sink and --webhook: parsing, and adding them to a context
+ *   progress.c     the progress line on standard error, and log lines that step around it
+ *   report*.c      `scan --report`: the HTML report (report.h)
  *   vqa.c          main: dispatch to a command
  */
 #ifndef VQA_TOOL_H
 #define VQA_TOOL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include <vqa/vqa.h>
@@ -23,6 +27,13 @@ enum {
     TOOL_EXIT_OK = 0,    /**< every input analysed (defects found are not failures) */
     TOOL_EXIT_INPUT = 1, /**< an input could not be opened or read, or the run failed */
     TOOL_EXIT_USAGE = 2, /**< a usage error */
+};
+
+/** ToolOptions.progress */
+enum {
+    TOOL_PROGRESS_AUTO = 0, /**< a progress line when standard error is a terminal */
+    TOOL_PROGRESS_ON = 1,   /**< --progress */
+    TOOL_PROGRESS_OFF = 2,  /**< --no-progress */
 };
 
 typedef enum ToolCommand {
@@ -58,6 +69,8 @@ typedef struct ToolOptions {
     int cost;                      /**< --cost: VQA_COST_* */
     const char *hwaccel;           /**< --hwaccel TYPE, or NULL */
     const char *output_path;       /**< -o FILE, NULL or "-": standard output */
+    const char *report_path;       /**< --report FILE, or NULL */
+    int progress;                  /**< TOOL_PROGRESS_* */
     VqaLogLevel log_level;
     int log_level_set;             /**< -v, -q or --log-level was given */
     int json;                      /**< plugins --json */
@@ -156,6 +169,58 @@ int event_sink_open(EventSink *sink, const char *path);
 void event_sink_write(void *cookie, const VqaEvent *event);
 /** Flush and close. @return 0, or -errno of the first write or close error. */
 int event_sink_close(EventSink *sink);
+
+/* progress.c */
+
+/** What the progress line shows; filled by the scan. */
+typedef struct ProgressSample {
+    double media_s;    /**< media seconds read, summed over the inputs */
+    double duration_s; /**< their durations summed; 0 when any is unknown */
+    int nb_inputs;
+    int nb_finished;
+} ProgressSample;
+
+/** Fills a sample; called from the progress thread. */
+typedef void (*ProgressSampler)(void *cookie, ProgressSample *out);
+
+/**
+ * The progress line on standard error and the lock every other writer of
+ * standard error takes while it runs. Thread-safety: progress_count_event,
+ * progress_message and progress_log may be called from any thread; the
+ * rest from the thread that owns it.
+ */
+typedef struct Progress {
+    int enabled;
+    int running;
+    ProgressSampler sampler;
+    void *cookie;
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards stop, shown_len and writes to stderr */
+    pthread_cond_t wake;
+    int stop;
+    size_t shown_len;     /* characters of the line on screen, 0 when erased */
+    double start_s;
+    atomic_llong defects;
+} Progress;
+
+/** Set up; enabled 0 makes every call a plain write (no line, no summary). */
+void progress_init(Progress *p, int enabled, ProgressSampler sampler, void *cookie);
+/** Start the clock and, when enabled, the thread drawing the line. @return 0 or -1. */
+int progress_start(Progress *p);
+/** Stop drawing, erase the line and print the one-line summary (when enabled). */
+void progress_stop(Progress *p);
+void progress_destroy(Progress *p);
+/** Count an event: starts and instants of severity warning or error are defects. */
+void progress_count_event(Progress *p, const VqaEvent *event);
+long long progress_defects(Progress *p);
+/** Write to standard error, erasing the line first when it is shown. */
+void progress_message(Progress *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/** A VqaLogger callback (cookie: the Progress) writing "vqa: LEVEL: message" lines. */
+void progress_log(void *cookie, VqaLogLevel level, const char *msg);
 
 /* commands */
 int cmd_scan(const ToolOptions *opts);
