@@ -9,6 +9,7 @@ packages=(
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
     libcmocka-dev ffmpeg libebur128-dev time libcurl4-openssl-dev libmicrohttpd-dev
     python3   # the Python binding's tests and install (standard library only)
+    chromium   # renders `vqa scan --report` in tests/test_report.py
 )
 
 missing=()

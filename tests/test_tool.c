@@ -488,6 +488,15 @@ static void test_bad_command_lines(void **state)
                                          NULL });
     assert_usage_error((const char *[]){ "scan", "--stall-timeout", "2", fx->clip, NULL });
     assert_usage_error((const char *[]){ "plugins", "--stats", "x.jsonl", NULL });
+    assert_usage_error((const char *[]){ "plugins", "--report", "r.html", NULL });
+    assert_usage_error((const char *[]){ "plugins", "--progress", NULL });
+    assert_usage_error((const char *[]){ "monitor", "--report", "r.html", fx->clip, NULL });
+    assert_usage_error((const char *[]){ "monitor", "--no-progress", fx->clip, NULL });
+    assert_usage_error((const char *[]){ "scan", "--report", "-", fx->clip, NULL });
+    assert_usage_error((const char *[]){ "scan", "--report", fx->clip, NULL });
+    assert_usage_error((const char *[]){ "scan", "--report", fx->clip, fx->clip, NULL });
+    assert_usage_error((const char *[]){ "scan", "--report", "x.html", "-o", "x.html", fx->clip,
+                                         NULL });
 }
 
 static void test_help_and_version(void **state)
