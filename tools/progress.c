@@ -88,7 +88,7 @@ static void clear_locked(Progress *p)
     p->shown_len = 0;
 }
 
-static int format_line(const Progress *p, const ProgressSample *s, double wall_s, char *buf,
+static int format_line(Progress *p, const ProgressSample *s, double wall_s, char *buf,
                        size_t size)
 {
     char pos[32], total[32];
@@ -109,7 +109,7 @@ static int format_line(const Progress *p, const ProgressSample *s, double wall_s
     if (len < size && wall_s >= SPEED_MIN_WALL_S)
         len += (size_t)snprintf(buf + len, size - len, ", %.1fx real time", s->media_s / wall_s);
     if (len < size) {
-        long long n = atomic_load(&((Progress *)p)->defects);
+        long long n = progress_defects(p);
         len += (size_t)snprintf(buf + len, size - len, ", %lld defect%s", n, n == 1 ? "" : "s");
     }
     return len < size ? (int)len : (int)size - 1;
