@@ -381,6 +381,41 @@ static void test_buffer_sizes_and_layouts_agree(void **state)
     harness_audio_free(&a);
 }
 
+/* The meter is read from its 100 ms blocks when a hop is exactly 100 ms (a rate that is a
+ * multiple of 10 Hz), straight from its 400 ms and 3 s windows otherwise: both readings
+ * give the same events. */
+static void test_rates_agree(void **state)
+{
+    (void)state;
+    static const int rates[] = { 48000, 44100, 11025 };
+    Harness ref;
+    for (size_t r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
+        HarnessAudio a;
+        harness_audio_init(&a, 2, rates[r], 30.0);
+        harness_audio_sine(&a, -1, 0.0, 30.0, TONE_HZ, TARGET_LUFS);
+        harness_audio_sine(&a, -1, 8.0, 21.0, TONE_HZ, TARGET_LUFS + 10.0);
+        Harness h;
+        run(r == 0 ? &ref : &h, &a, 1024, NULL, r % 2);
+        harness_audio_free(&a);
+        if (r == 0) {
+            assert_one_interval(&ref, 8.0 - edge_offset_s(10.0), 21.0 + edge_offset_s(10.0),
+                                HOP_S + 1e-6, "high");
+            continue;
+        }
+        assert_int_equal(h.event_count, ref.event_count);
+        for (size_t k = 0; k < h.event_count; k++) {
+            assert_string_equal(h.events[k].kind, ref.events[k].kind);
+            assert_int_equal(h.events[k].state, ref.events[k].state);
+            /* A reading every 100 ms of whole samples: 1102 or 1103 at 11025 Hz. */
+            assert_near(h.events[k].t, ref.events[k].t, HOP_S + 1e-3);
+            /* K-weighting at 1 kHz depends a little on the rate (bilinear transform). */
+            assert_near(h.events[k].value, ref.events[k].value, 0.1);
+        }
+        harness_close(&h);
+    }
+    harness_close(&ref);
+}
+
 static void test_descriptor(void **state)
 {
     (void)state;
@@ -388,7 +423,7 @@ static void test_descriptor(void **state)
     assert_int_equal(harness_open(&h, "loudness", "loudness", NULL, NULL), 0);
     assert_string_equal(h.desc->name, "loudness");
     assert_int_equal(h.cls->input.type, VQA_MEDIA_AUDIO);
-    assert_int_equal(h.cls->input.sample_fmt, VQA_SAMPLE_FLT);
+    assert_int_equal(h.cls->input.sample_fmt, VQA_SAMPLE_FLTP);
     assert_int_equal(h.cls->input.sample_rate, 0);
     assert_int_equal(h.cls->input.channels, 0);
     int n = 0;
@@ -411,11 +446,18 @@ static void test_descriptor(void **state)
 
 /* ---- against FFmpeg ---------------------------------------------------- */
 
+typedef struct Summary {
+    VqaEvent event;          /* details pointer not kept */
+    double true_peak_dbtp;
+} Summary;
+
 static void pipeline_event(void *cookie, const VqaEvent *ev)
 {
-    VqaEvent *summary = cookie;
-    if (!strcmp(ev->kind, SUMMARY_KIND))
-        *summary = *ev; /* details pointer not kept: only the value is used */
+    Summary *summary = cookie;
+    if (!strcmp(ev->kind, SUMMARY_KIND)) {
+        summary->event = *ev;
+        summary->true_peak_dbtp = detail(ev->details_json, "true_peak_dbtp");
+    }
 }
 
 /* FFmpeg's summary figure after "Summary:", e.g. key "I:" or "LRA:". */
@@ -442,7 +484,7 @@ static void test_agrees_with_ffmpeg(void **state)
              "-c:a pcm_s16le %s", wav);
     assert_int_equal(media_ffmpeg(cmd), 0);
     snprintf(cmd, sizeof(cmd),
-             "ffmpeg -nostdin -hide_banner -nostats -i %s -af ebur128=framelog=verbose "
+             "ffmpeg -nostdin -hide_banner -nostats -i %s -af ebur128=framelog=verbose:peak=true "
              "-f null - 2> %s", wav, log);
     int status = system(cmd);
     assert_true(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -450,9 +492,10 @@ static void test_agrees_with_ffmpeg(void **state)
     assert_non_null(text);
     double ff_i = ffmpeg_summary(text, "I:");
     double ff_lra = ffmpeg_summary(text, "LRA:");
+    double ff_tp = ffmpeg_summary(text, "Peak:");
     free(text);
 
-    VqaEvent summary = { 0 };
+    Summary summary = { 0 };
     VqaSettings s;
     vqa_default_settings(&s);
     s.n_threads = 1;
@@ -469,12 +512,15 @@ static void test_agrees_with_ffmpeg(void **state)
     assert_int_equal(vqa_stream_wait(st, -1), 0);
     vqa_stream_remove(&st);
     vqa_close(&ctx);
-    assert_non_null(summary.kind);
-    assert_true(summary.has_value);
-    fprintf(stderr, "loudness: ours I %.2f LUFS, FFmpeg I %.1f LUFS (LRA %.1f LU)\n",
-            summary.value, ff_i, ff_lra);
+    assert_non_null(summary.event.kind);
+    assert_true(summary.event.has_value);
+    fprintf(stderr, "loudness: ours I %.2f LUFS, FFmpeg I %.1f LUFS (LRA %.1f LU); "
+            "true peak ours %.2f dBTP, FFmpeg %.1f dBFS\n",
+            summary.event.value, ff_i, ff_lra, summary.true_peak_dbtp, ff_tp);
     /* FFmpeg prints one decimal: allow its rounding on top of 0.1 LU. */
-    assert_near(summary.value, ff_i, 0.1 + 0.05);
+    assert_near(summary.event.value, ff_i, 0.1 + 0.05);
+    /* Its true peak oversamples 4x with swresample's filter, ours with a 12-tap one. */
+    assert_near(summary.true_peak_dbtp, ff_tp, 0.1 + 0.05);
     free(wav);
     free(log);
 }
@@ -495,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_true_peak_rate_limited_in_order),
         cmocka_unit_test(test_ends_loud),
         cmocka_unit_test(test_buffer_sizes_and_layouts_agree),
+        cmocka_unit_test(test_rates_agree),
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test(test_agrees_with_ffmpeg),
     };
