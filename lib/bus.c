@@ -1,7 +1,9 @@
 /*
  * The frame bus: one decoded frame is converted once per distinct format
  * its subscribers asked for, and a reference of the result goes to every
- * subscriber's queue — no copies. Time is normalised here (EVENTS.md:
+ * subscriber's queue — no copies. A video track's GRAY8 proxies also share
+ * one reduction of the picture (convert.h, VqaLumaBase), so the full-size
+ * luma plane is read once per picture however many proxy sizes there are. Time is normalised here (EVENTS.md:
  * relative to the stream's start) and forward timestamp jumps are reported
  * as stream.gap.
  */
@@ -80,6 +82,12 @@ static int add_to_group(VqaStream *s, VqaTrack *track, VqaDetectorInstance *d)
         if (err < 0)
             return err;
         track->nb_groups++;
+        if (key.type == VQA_MEDIA_VIDEO && key.pix_fmt == VQA_PIX_GRAY8 &&
+            (key.max_width || key.max_height)) {
+            if (!track->luma_base && (err = vqa_luma_base_open(&track->luma_base)) < 0)
+                return err;
+            vqa_convert_set_luma_base(g->convert, track->luma_base);
+        }
     }
     VqaDetectorInstance **subs = vqa_realloc(g->subs, (g->nb_subs + 1) * sizeof(*subs));
     if (!subs)
@@ -301,6 +309,7 @@ int vqa_bus_publish(VqaStream *s, VqaTrack *track, AVFrame *frame, AVRational ti
         if (err < 0)
             return err;
     }
+    vqa_luma_base_next(track->luma_base); /* a new picture */
     for (size_t i = 0; i < track->nb_groups; i++) {
         int err = publish_group(s, track, &track->groups[i], frame, t, duration, flags);
         if (err < 0 && err != VQA_ERR(EINVAL))
@@ -356,5 +365,6 @@ void vqa_bus_free_track(VqaTrack *track)
     vqa_free(track->groups);
     track->groups = NULL;
     track->nb_groups = 0;
+    vqa_luma_base_close(&track->luma_base);
     avcodec_free_context(&track->decoder);
 }

@@ -6,6 +6,12 @@
  * shared/research/performance.md), and swscale for everything else. Audio is
  * shared as is when it already matches, resampled with swresample otherwise.
  *
+ * The box proxies of one track share a VqaLumaBase: the picture's 2x2 block
+ * sums, made once per picture. Every proxy with an even factor k (all three
+ * default ones at 1080p: 4, 6, 30) is then the k/2 x k/2 box of that plane,
+ * a quarter of the picture's size, so the full-size luma is read once per
+ * picture rather than once per proxy; an odd factor reads the picture.
+ *
  * Thread-safety: one VqaConvert is used by one thread at a time (its track's
  * converter). The frames it returns are independent of it and may outlive it.
  */
@@ -28,7 +34,15 @@
 /* The box path keeps column sums in 16 bits and divides by a reciprocal that
  * is exact only while 256 * k^4 < 2^40: both hold up to this factor. */
 #define BOX_MAX_FACTOR 255
+/* From 2x2 sums (up to 1020 each), k/2 of them still fit a 16-bit column sum. */
+#define BASE_MAX_FACTOR 128
 #define RECIP_SHIFT 40
+/* Up to this factor the division also works in 32 bits, which SIMD lanes have: with
+ * M = ceil(2^24 / k^2) and e = M k^2 - 2^24 < k^2, floor(s M / 2^24) = floor(s / k^2)
+ * for every s < 256 k^2 while 256 k^2 e <= 2^24, i.e. k^4 <= 2^16; and s M stays
+ * below 2^32 (255.5 x 2^24 + 255.5 k^2). */
+#define RECIP32_MAX_FACTOR 16
+#define RECIP32_SHIFT 24
 
 /* GCC 12 at -O2 vectorises only loops without an epilogue; the box loops need
  * its full cost model to become SIMD (clang vectorises them at -O2 anyway). */
@@ -53,8 +67,11 @@ struct VqaConvert {
     SwsKey sws_key;
     AVBufferPool *pool;
     size_t pool_size;
-    uint16_t *colsum;
+    uint16_t *colsum;            /* box scratch: column sums of a row of blocks */
     size_t colsum_len;
+    uint32_t *rowsum;            /* box scratch: one row of block sums */
+    size_t rowsum_len;
+    VqaLumaBase *base;           /* the track's, not ours; may be NULL */
 
     /* audio */
     SwrContext *swr;
@@ -169,6 +186,7 @@ void vqa_convert_close(VqaConvert **pc)
     av_buffer_pool_uninit(&c->pool);
     av_buffer_pool_uninit(&c->apool);
     vqa_free(c->colsum);
+    vqa_free(c->rowsum);
     swr_free(&c->swr);
     av_channel_layout_uninit(&c->swr_in_layout);
     vqa_free(c);
@@ -375,19 +393,74 @@ static int share_planes(VqaFrame *f, const AVFrame *src, enum AVPixelFormat dst)
 
 /* ---- video: luma box decimation -------------------------------------------- */
 
-/* Inlined with a constant k at each call site so the compiler unrolls it. */
+/* How one row of outputs is divided: by k*k, rounded (the half is added to each sum). */
+typedef struct BoxDiv {
+    int k;
+    uint32_t half;
+    uint32_t recip32;    /* k <= RECIP32_MAX_FACTOR */
+    uint64_t recip;      /* any k */
+} BoxDiv;
+
+static BoxDiv box_div(const int k)
+{
+    const uint64_t kk = (uint64_t)k * k;
+    BoxDiv d = { k, (uint32_t)(kk / 2), 0, ((UINT64_C(1) << RECIP_SHIFT) + kk - 1) / kk };
+    if (k <= RECIP32_MAX_FACTOR)
+        d.recip32 = (uint32_t)(((UINT64_C(1) << RECIP32_SHIFT) + kk - 1) / kk);
+    return d;
+}
+
+/*
+ * Each output: n adjacent column sums (k for a picture, k/2 for 2x2 sums),
+ * rounded and divided by k*k. For factors up to 16 the sums go to a row
+ * first and the division is a 32-bit multiply: two plain loops the compiler
+ * turns into SIMD, where one loop with a 64-bit multiply stays scalar.
+ * Inlined with a constant n at each call site so the compiler unrolls the
+ * inner sum; box_row_const() is faster still where k is a constant too.
+ */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline void box_row_out(const uint16_t *restrict colsum, const int k, const int ow,
-                               const uint64_t recip, uint8_t *restrict dst)
+static inline void box_row_out(const uint16_t *restrict colsum, const int n, const int ow,
+                               const BoxDiv *div, uint32_t *restrict rowsum,
+                               uint8_t *restrict dst)
 {
-    const uint32_t half = (uint32_t)(k * k) / 2;
+    const uint32_t half = div->half;
+    if (div->k > RECIP32_MAX_FACTOR) {
+        const uint64_t recip = div->recip;
+        for (int ox = 0; ox < ow; ox++) {
+            uint32_t s = half;
+            for (int j = 0; j < n; j++)
+                s += colsum[ox * n + j];
+            dst[ox] = (uint8_t)(((uint64_t)s * recip) >> RECIP_SHIFT);
+        }
+        return;
+    }
     for (int ox = 0; ox < ow; ox++) {
         uint32_t s = half;
-        for (int j = 0; j < k; j++)
-            s += colsum[ox * k + j];
-        dst[ox] = (uint8_t)(((uint64_t)s * recip) >> RECIP_SHIFT);
+        for (int j = 0; j < n; j++)
+            s += colsum[ox * n + j];
+        rowsum[ox] = s;
+    }
+    const uint32_t recip = div->recip32;
+    for (int ox = 0; ox < ow; ox++)
+        dst[ox] = (uint8_t)((rowsum[ox] * recip) >> RECIP32_SHIFT);
+}
+
+/* box_row_out for constant n and k <= 16: a sum below 256 k^2 <= 65536 fits 16 bits, and
+ * a 16-bit division by a constant is a SIMD multiply-high (pmulhuw) with shifts. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void box_row_const(const uint16_t *restrict colsum, const int n, const int k,
+                                 const int ow, uint8_t *restrict dst)
+{
+    const uint16_t kk = (uint16_t)(k * k);
+    for (int ox = 0; ox < ow; ox++) {
+        uint16_t s = kk / 2;
+        for (int j = 0; j < n; j++)
+            s = (uint16_t)(s + colsum[ox * n + j]);
+        dst[ox] = (uint8_t)(s / kk);
     }
 }
 
@@ -411,20 +484,164 @@ VECTORISE static void box_col_sums(const uint8_t *row, const ptrdiff_t stride, c
  */
 VECTORISE static void box_decimate(const uint8_t *src, const ptrdiff_t src_stride, const int k,
                                    const int ow, const int oh, uint8_t *dst,
-                                   const ptrdiff_t dst_stride, uint16_t *colsum)
+                                   const ptrdiff_t dst_stride, uint16_t *colsum,
+                                   uint32_t *rowsum)
 {
-    const uint64_t kk = (uint64_t)k * k;
-    const uint64_t recip = ((UINT64_C(1) << RECIP_SHIFT) + kk - 1) / kk;
+    const BoxDiv div = box_div(k);
     for (int oy = 0; oy < oh; oy++) {
         box_col_sums(src + (ptrdiff_t)oy * k * src_stride, src_stride, k, ow * k, colsum);
         uint8_t *d = dst + oy * dst_stride;
         switch (k) {
-        case 2: box_row_out(colsum, 2, ow, recip, d); break;
-        case 3: box_row_out(colsum, 3, ow, recip, d); break;
-        case 4: box_row_out(colsum, 4, ow, recip, d); break;
-        case 6: box_row_out(colsum, 6, ow, recip, d); break;
-        case 8: box_row_out(colsum, 8, ow, recip, d); break;
-        default: box_row_out(colsum, k, ow, recip, d); break;
+        case 2: box_row_const(colsum, 2, 2, ow, d); break;
+        case 3: box_row_const(colsum, 3, 3, ow, d); break;
+        case 4: box_row_const(colsum, 4, 4, ow, d); break;
+        case 6: box_row_const(colsum, 6, 6, ow, d); break;
+        case 8: box_row_const(colsum, 8, 8, ow, d); break;
+        default: box_row_out(colsum, k, ow, &div, rowsum, d); break;
+        }
+    }
+}
+
+/* ---- video: the shared 2x2 sums ------------------------------------------------ */
+
+struct VqaLumaBase {
+    uint16_t *sum;          /* w x h sums of 2x2 blocks, rows `stride` apart */
+    size_t cap;             /* elements allocated */
+    int w, h;
+    ptrdiff_t stride;
+    int valid;              /* made from the current picture */
+    const uint8_t *src;     /* which plane (a guard: valid is what vqa_luma_base_next clears) */
+    int64_t count;
+};
+
+int vqa_luma_base_open(VqaLumaBase **out)
+{
+    if (!out)
+        return VQA_ERR(EINVAL);
+    *out = vqa_calloc(1, sizeof(**out));
+    return *out ? 0 : VQA_ERR(ENOMEM);
+}
+
+void vqa_luma_base_close(VqaLumaBase **pb)
+{
+    if (!pb || !*pb)
+        return;
+    vqa_free((*pb)->sum);
+    vqa_free(*pb);
+    *pb = NULL;
+}
+
+void vqa_luma_base_next(VqaLumaBase *b)
+{
+    if (b)
+        b->valid = 0;
+}
+
+int64_t vqa_luma_base_count(const VqaLumaBase *b)
+{
+    return b ? b->count : 0;
+}
+
+void vqa_convert_set_luma_base(VqaConvert *c, VqaLumaBase *b)
+{
+    if (c)
+        c->base = b;
+}
+
+/* The 2x2 block sums under one pair of rows. */
+VECTORISE static void sum2_row(const uint8_t *restrict r0, const uint8_t *restrict r1,
+                               const int w, uint16_t *restrict out)
+{
+    for (int x = 0; x < w; x++)
+        out[x] = (uint16_t)(r0[2 * x] + r0[2 * x + 1] + r1[2 * x] + r1[2 * x + 1]);
+}
+
+#if defined(__GNUC__)
+/* The same, reading each pixel pair as one 16-bit word: its two bytes add up to the same
+ * whatever the byte order, and the SIMD loop needs no shuffles (a quarter faster). Rows
+ * must be 2-byte aligned. */
+typedef uint16_t __attribute__((may_alias)) PixelPair;
+
+VECTORISE static void sum2_row_pairs(const uint8_t *restrict r0, const uint8_t *restrict r1,
+                                     const int w, uint16_t *restrict out)
+{
+    const PixelPair *p0 = (const PixelPair *)(const void *)r0;
+    const PixelPair *p1 = (const PixelPair *)(const void *)r1;
+    for (int x = 0; x < w; x++)
+        out[x] = (uint16_t)((p0[x] & 0xFF) + (p0[x] >> 8) + (p1[x] & 0xFF) + (p1[x] >> 8));
+}
+#endif
+
+/* The base for this picture, made now if it is not yet; NULL when out of memory. */
+static const VqaLumaBase *luma_base_of(VqaLumaBase *b, const AVFrame *src)
+{
+    const int w = src->width / 2, h = src->height / 2;
+    if (b->valid && b->src == src->data[0] && b->w == w && b->h == h)
+        return b;
+    const ptrdiff_t stride = FFALIGN(w, BUF_ALIGN / 2);
+    const size_t need = (size_t)stride * (size_t)h;
+    if (need > b->cap) {
+        uint16_t *p = vqa_realloc(b->sum, need * sizeof(*p));
+        if (!p)
+            return NULL;
+        b->sum = p;
+        b->cap = need;
+    }
+    const uint8_t *luma = src->data[0];
+    const ptrdiff_t ls = src->linesize[0];
+#if defined(__GNUC__)
+    if (!(((uintptr_t)luma | (uintptr_t)ls) & 1)) {
+        for (int y = 0; y < h; y++)
+            sum2_row_pairs(luma + 2 * y * ls, luma + (2 * y + 1) * ls, w, b->sum + y * stride);
+    } else
+#endif
+    {
+        for (int y = 0; y < h; y++)
+            sum2_row(luma + 2 * y * ls, luma + (2 * y + 1) * ls, w, b->sum + y * stride);
+    }
+    b->w = w;
+    b->h = h;
+    b->stride = stride;
+    b->src = src->data[0];
+    b->valid = 1;
+    b->count++;
+    return b;
+}
+
+/* Sum m rows of 2x2 sums column by column. */
+VECTORISE static void base_col_sums(const uint16_t *row, const ptrdiff_t stride, const int m,
+                                    const int n, uint16_t *restrict colsum)
+{
+    for (int x = 0; x < n; x++)
+        colsum[x] = row[x];
+    for (int r = 1; r < m; r++) {
+        const uint16_t *restrict p = row + r * stride;
+        for (int x = 0; x < n; x++)
+            colsum[x] = (uint16_t)(colsum[x] + p[x]);
+    }
+}
+
+/* box_decimate for an even k from the 2x2 sums: boxes of k/2 x k/2 sums. */
+VECTORISE static void box_from_base(const VqaLumaBase *b, const int k, const int ow,
+                                    const int oh, uint8_t *dst, const ptrdiff_t dst_stride,
+                                    uint16_t *colsum, uint32_t *rowsum)
+{
+    const int m = k / 2;
+    const BoxDiv div = box_div(k);
+    for (int oy = 0; oy < oh; oy++) {
+        const uint16_t *row = b->sum + (ptrdiff_t)oy * m * b->stride;
+        const uint16_t *sums = row;
+        if (m > 1) {
+            base_col_sums(row, b->stride, m, ow * m, colsum);
+            sums = colsum;
+        }
+        uint8_t *d = dst + oy * dst_stride;
+        switch (m) {
+        case 1: box_row_const(sums, 1, 2, ow, d); break;
+        case 2: box_row_const(sums, 2, 4, ow, d); break;
+        case 3: box_row_const(sums, 3, 6, ow, d); break;
+        case 4: box_row_const(sums, 4, 8, ow, d); break;
+        default: box_row_out(sums, m, ow, &div, rowsum, d); break;
         }
     }
 }
@@ -457,10 +674,27 @@ static int box_proxy(VqaConvert *c, const AVFrame *src, const int k, VqaFrame *f
         c->colsum = p;
         c->colsum_len = cols;
     }
+    if (c->rowsum_len < (size_t)ow) {
+        uint32_t *p = vqa_realloc(c->rowsum, (size_t)ow * sizeof(*p));
+        if (!p)
+            return VQA_ERR(ENOMEM);
+        c->rowsum = p;
+        c->rowsum_len = (size_t)ow;
+    }
     AVBufferRef *buf = pool_get(&c->pool, &c->pool_size, (size_t)stride * oh, 1);
     if (!buf)
         return VQA_ERR(ENOMEM);
-    box_decimate(src->data[0], src->linesize[0], k, ow, oh, buf->data, stride, c->colsum);
+    if (c->base && k % 2 == 0 && k <= BASE_MAX_FACTOR) {
+        const VqaLumaBase *b = luma_base_of(c->base, src);
+        if (!b) {
+            av_buffer_unref(&buf);
+            return VQA_ERR(ENOMEM);
+        }
+        box_from_base(b, k, ow, oh, buf->data, stride, c->colsum, c->rowsum);
+    } else {
+        box_decimate(src->data[0], src->linesize[0], k, ow, oh, buf->data, stride, c->colsum,
+                     c->rowsum);
+    }
     f->data[0] = buf->data;
     f->linesize[0] = stride;
     f->pix_fmt = VQA_PIX_GRAY8;

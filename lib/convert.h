@@ -35,6 +35,31 @@ int vqa_convert_open(VqaConvert **out, const VqaFormatKey *key, const VqaLogger 
 void vqa_convert_close(VqaConvert **c);
 
 /**
+ * A track's luma plane reduced once per picture to the sums of its 2x2
+ * blocks, shared by that track's GRAY8 proxies: a proxy whose box factor is
+ * even is made from this plane, a quarter of the picture, so several proxies
+ * read the full-size picture once between them instead of once each, with
+ * the same pixels (each output is still the rounded mean of its k x k
+ * block). The bus keeps one per video track and calls vqa_luma_base_next()
+ * before converting each picture; the plane is made by the first proxy that
+ * needs it. Its buffer is kept from picture to picture (no allocation unless
+ * the picture size grows).
+ * Thread-safety: used by the one thread that converts the track's frames.
+ */
+typedef struct VqaLumaBase VqaLumaBase;
+
+/** @return 0 or VQA_ERR(ENOMEM); *out is NULL on failure. */
+int vqa_luma_base_open(VqaLumaBase **out);
+/** Frees it and sets *b to NULL; NULL is accepted. Converters using it must not be used after. */
+void vqa_luma_base_close(VqaLumaBase **b);
+/** A new picture: the next proxy recomputes the plane. */
+void vqa_luma_base_next(VqaLumaBase *b);
+/** How many pictures it has reduced so far (once per picture however many proxies). */
+int64_t vqa_luma_base_count(const VqaLumaBase *b);
+/** Let c make its even-factor proxies from b (NULL: from the picture itself). b outlives c's use. */
+void vqa_convert_set_luma_base(VqaConvert *c, VqaLumaBase *b);
+
+/**
  * Convert one decoded video frame. Output size: the source size scaled down
  * (never up), keeping the display aspect, to fit max_width x max_height.
  * Sets out->pix_fmt/width/height/range/source_width/source_height/data/

@@ -109,6 +109,7 @@ struct VqaTrack {
     int instances_made;
     VqaFormatGroup *groups;
     size_t nb_groups;
+    VqaLumaBase *luma_base;       /* 2x2 luma sums shared by the GRAY8 proxies (bus.c) */
 };
 
 typedef struct VqaOpenDefect {

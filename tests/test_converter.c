@@ -82,21 +82,13 @@ static void drop(VqaFrame **f)
 
 /* ---- GRAY8 box proxy ----------------------------------------------------- */
 
-static void check_box(enum AVPixelFormat src_fmt, int w, int h, int max_w, int max_h, int k)
+/* out must be src's luma reduced by k: each pixel the rounded mean of its k x k block. */
+static void assert_box_of(const AVFrame *src, const VqaFrame *out, int k)
 {
-    AVFrame *src = make_video(src_fmt, w, h);
-    fill_planes(src, 0, 128, 128);
-    fill_luma_noise(src, (uint32_t)(w * 31 + h));
-    VqaConvert *c = open_video(VQA_PIX_GRAY8, max_w, max_h);
-    VqaFrame *out = NULL;
-    assert_int_equal(vqa_convert_video(c, src, 1.5, 0.04, &out), 0);
+    const int w = src->width, h = src->height;
     assert_int_equal(out->pix_fmt, VQA_PIX_GRAY8);
     assert_int_equal(out->width, w / k);
     assert_int_equal(out->height, h / k);
-    assert_int_equal(out->source_width, w);
-    assert_int_equal(out->source_height, h);
-    assert_null(out->data[1]);
-    assert_true(out->t == 1.5);
     for (int oy = 0; oy < out->height; oy++)
         for (int ox = 0; ox < out->width; ox++) {
             unsigned sum = 0;
@@ -108,10 +100,41 @@ static void check_box(enum AVPixelFormat src_fmt, int w, int h, int max_w, int m
             if (got != expect)
                 fail_msg("%dx%d k=%d at (%d,%d): got %u want %u", w, h, k, ox, oy, got, expect);
         }
+}
+
+/* base: a shared VqaLumaBase, or NULL to reduce the picture itself. */
+static void check_box_with(enum AVPixelFormat src_fmt, int w, int h, int max_w, int max_h,
+                           int k, VqaLumaBase *base)
+{
+    AVFrame *src = make_video(src_fmt, w, h);
+    fill_planes(src, 0, 128, 128);
+    fill_luma_noise(src, (uint32_t)(w * 31 + h));
+    VqaConvert *c = open_video(VQA_PIX_GRAY8, max_w, max_h);
+    vqa_convert_set_luma_base(c, base);
+    vqa_luma_base_next(base);
+    VqaFrame *out = NULL;
+    assert_int_equal(vqa_convert_video(c, src, 1.5, 0.04, &out), 0);
+    assert_box_of(src, out, k);
+    assert_int_equal(out->source_width, w);
+    assert_int_equal(out->source_height, h);
+    assert_null(out->data[1]);
+    assert_true(out->t == 1.5);
     drop(&out);
     vqa_convert_close(&c);
     assert_null(c);
     av_frame_free(&src);
+}
+
+static void check_box(enum AVPixelFormat src_fmt, int w, int h, int max_w, int max_h, int k)
+{
+    check_box_with(src_fmt, w, h, max_w, max_h, k, NULL);
+    /* From the 2x2 sums (even k up to 128), or the picture again (odd k). */
+    VqaLumaBase *base = NULL;
+    assert_int_equal(vqa_luma_base_open(&base), 0);
+    check_box_with(src_fmt, w, h, max_w, max_h, k, base);
+    assert_int_equal(vqa_luma_base_count(base), k % 2 == 0 && k <= 128 ? 1 : 0);
+    vqa_luma_base_close(&base);
+    assert_null(base);
 }
 
 static void test_box_proxy_matches_reference(void **state)
@@ -126,6 +149,121 @@ static void test_box_proxy_matches_reference(void **state)
     check_box(AV_PIX_FMT_YUV420P, 17, 9, 4, 4, 5);
     check_box(AV_PIX_FMT_YUV420P, 853, 480, 320, 0, 3);
     check_box(AV_PIX_FMT_GRAY8, 1000, 600, 4, 0, 250); /* near the largest exact factor */
+    check_box(AV_PIX_FMT_GRAY8, 1280, 640, 10, 0, 128); /* largest factor from 2x2 sums */
+    check_box(AV_PIX_FMT_GRAY8, 1300, 650, 10, 0, 130); /* just beyond: the picture again */
+}
+
+/* Every factor through the three ways of dividing (a constant, a 32-bit and a 64-bit
+ * reciprocal), on noise and on all-white blocks (the largest sums), with and without
+ * the shared 2x2 sums. */
+static void test_box_every_factor(void **state)
+{
+    (void)state;
+    VqaLumaBase *base = NULL;
+    assert_int_equal(vqa_luma_base_open(&base), 0);
+    for (int k = 2; k <= 34; k++) {
+        const int w = 7 * k - 1, h = 5 * k + 1; /* odd sizes: 6 x 5 out of max 7 wide */
+        AVFrame *src = make_video(AV_PIX_FMT_YUV420P, w, h);
+        for (int white = 0; white <= 1; white++) {
+            fill_planes(src, 255, 128, 128);
+            if (!white)
+                fill_luma_noise(src, (uint32_t)k);
+            for (int shared = 0; shared <= 1; shared++) {
+                VqaConvert *c = open_video(VQA_PIX_GRAY8, 7, 0);
+                vqa_convert_set_luma_base(c, shared ? base : NULL);
+                vqa_luma_base_next(base);
+                VqaFrame *out = NULL;
+                assert_int_equal(vqa_convert_video(c, src, 0, 0, &out), 0);
+                assert_box_of(src, out, k);
+                drop(&out);
+                vqa_convert_close(&c);
+            }
+        }
+        av_frame_free(&src);
+    }
+    vqa_luma_base_close(&base);
+}
+
+/* The proxies of one track share one reduction per picture, and a new picture (after
+ * vqa_luma_base_next) is reduced again: the sums are never stale. */
+static void test_box_shared_base(void **state)
+{
+    (void)state;
+    static const int maxes[] = { 480, 320, 64, 160 }; /* 1080p: k = 4, 6, 30, 12 */
+    static const int factors[] = { 4, 6, 30, 12 };
+    VqaLumaBase *base = NULL;
+    assert_int_equal(vqa_luma_base_open(&base), 0);
+    VqaConvert *c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = open_video(VQA_PIX_GRAY8, maxes[i], maxes[i]);
+        vqa_convert_set_luma_base(c[i], base);
+    }
+    AVFrame *src = make_video(AV_PIX_FMT_YUV420P, 1920, 1080);
+    fill_planes(src, 0, 128, 128);
+    for (int pic = 0; pic < 3; pic++) {
+        fill_luma_noise(src, (uint32_t)(pic + 1)); /* same buffer, new content */
+        vqa_luma_base_next(base);
+        for (int i = 0; i < 4; i++) {
+            VqaFrame *out = NULL;
+            assert_int_equal(vqa_convert_video(c[i], src, 0, 0, &out), 0);
+            assert_box_of(src, out, factors[i]);
+            drop(&out);
+        }
+        assert_int_equal(vqa_luma_base_count(base), pic + 1);
+    }
+    /* A smaller picture of another track size: the sums follow it. */
+    AVFrame *small = make_video(AV_PIX_FMT_YUV420P, 854, 480);
+    fill_planes(small, 0, 128, 128);
+    fill_luma_noise(small, 99);
+    vqa_luma_base_next(base);
+    VqaFrame *out = NULL;
+    assert_int_equal(vqa_convert_video(c[1], small, 0, 0, &out), 0);
+    assert_box_of(small, out, 3); /* odd: from the picture */
+    drop(&out);
+    assert_int_equal(vqa_convert_video(c[2], small, 0, 0, &out), 0);
+    assert_box_of(small, out, 14);
+    drop(&out);
+    assert_int_equal(vqa_luma_base_count(base), 4);
+    for (int i = 0; i < 4; i++)
+        vqa_convert_close(&c[i]);
+    vqa_luma_base_close(&base);
+    vqa_luma_base_close(&base); /* NULL is accepted */
+    vqa_luma_base_next(NULL);
+    assert_int_equal(vqa_luma_base_count(NULL), 0);
+    av_frame_free(&src);
+    av_frame_free(&small);
+}
+
+/* A luma plane at an odd address or with an odd stride (a host's own buffer) is read
+ * byte by byte and gives the same proxy. */
+static void test_box_unaligned_plane(void **state)
+{
+    (void)state;
+    const int w = 64, h = 32, stride = 67;
+    uint8_t *mem = malloc((size_t)stride * h + 1);
+    assert_non_null(mem);
+    AVFrame *src = av_frame_alloc();
+    assert_non_null(src);
+    src->format = AV_PIX_FMT_GRAY8;
+    src->width = w;
+    src->height = h;
+    src->data[0] = mem + 1;
+    src->linesize[0] = stride;
+    for (int i = 0; i < stride * h; i++)
+        src->data[0][i] = (uint8_t)(i * 37 + (i >> 5));
+    VqaLumaBase *base = NULL;
+    assert_int_equal(vqa_luma_base_open(&base), 0);
+    VqaConvert *c = open_video(VQA_PIX_GRAY8, 16, 0);
+    vqa_convert_set_luma_base(c, base);
+    vqa_luma_base_next(base);
+    VqaFrame *out = NULL;
+    assert_int_equal(vqa_convert_video(c, src, 0, 0, &out), 0);
+    assert_box_of(src, out, 4);
+    drop(&out);
+    vqa_convert_close(&c);
+    vqa_luma_base_close(&base);
+    av_frame_free(&src);
+    free(mem);
 }
 
 static void test_box_extremes(void **state)
@@ -724,6 +862,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_box_proxy_matches_reference),
         cmocka_unit_test(test_box_extremes),
+        cmocka_unit_test(test_box_every_factor),
+        cmocka_unit_test(test_box_shared_base),
+        cmocka_unit_test(test_box_unaligned_plane),
         cmocka_unit_test(test_aspect_kept),
         cmocka_unit_test(test_zero_copy_same_format),
         cmocka_unit_test(test_zero_copy_luma),
