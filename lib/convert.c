@@ -45,11 +45,27 @@
 #define RECIP32_SHIFT 24
 
 /* GCC 12 at -O2 vectorises only loops without an epilogue; the box loops need
- * its full cost model to become SIMD (clang vectorises them at -O2 anyway). */
+ * its full cost model to become SIMD (clang vectorises them at -O2 anyway).
+ * SIMD_INLINE: a helper inlined into its caller, so it is compiled for
+ * whatever the caller targets. SIMD_CLONES: the per-picture kernels are
+ * compiled twice, baseline x86-64 and AVX2, and the loader picks what the CPU
+ * runs (target_clones, an ifunc; meson defines VQA_HAVE_TARGET_CLONES on
+ * x86-64 with glibc, and not in sanitizer builds, which therefore test the
+ * baseline versions). plugins/common/simd.h is the same for the plugins. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
 #else
 #define VECTORISE
+#endif
+#if defined(__GNUC__)
+#define SIMD_INLINE VECTORISE static inline __attribute__((always_inline))
+#else
+#define SIMD_INLINE static inline
+#endif
+#if defined(VQA_HAVE_TARGET_CLONES)
+#define SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SIMD_CLONES
 #endif
 
 typedef struct SwsKey {
@@ -418,10 +434,7 @@ static BoxDiv box_div(const int k)
  * Inlined with a constant n at each call site so the compiler unrolls the
  * inner sum; box_row_const() is faster still where k is a constant too.
  */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline void box_row_out(const uint16_t *restrict colsum, const int n, const int ow,
+SIMD_INLINE void box_row_out(const uint16_t *restrict colsum, const int n, const int ow,
                                const BoxDiv *div, uint32_t *restrict rowsum,
                                uint8_t *restrict dst)
 {
@@ -449,11 +462,8 @@ static inline void box_row_out(const uint16_t *restrict colsum, const int n, con
 
 /* box_row_out for constant n and k <= 16: a sum below 256 k^2 <= 65536 fits 16 bits, and
  * a 16-bit division by a constant is a SIMD multiply-high (pmulhuw) with shifts. */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline void box_row_const(const uint16_t *restrict colsum, const int n, const int k,
-                                 const int ow, uint8_t *restrict dst)
+SIMD_INLINE void box_row_const(const uint16_t *restrict colsum, const int n, const int k,
+                               const int ow, uint8_t *restrict dst)
 {
     const uint16_t kk = (uint16_t)(k * k);
     for (int ox = 0; ox < ow; ox++) {
@@ -465,8 +475,8 @@ static inline void box_row_const(const uint16_t *restrict colsum, const int n, c
 }
 
 /* Sum k rows column by column: widening adds the compiler vectorises. */
-VECTORISE static void box_col_sums(const uint8_t *row, const ptrdiff_t stride, const int k,
-                                   const int n, uint16_t *restrict colsum)
+SIMD_INLINE void box_col_sums(const uint8_t *row, const ptrdiff_t stride, const int k,
+                              const int n, uint16_t *restrict colsum)
 {
     for (int x = 0; x < n; x++)
         colsum[x] = row[x];
@@ -482,10 +492,10 @@ VECTORISE static void box_col_sums(const uint8_t *row, const ptrdiff_t stride, c
  * k*k is a multiply by ceil(2^40 / k^2), exact for every sum that can occur
  * while k <= BOX_MAX_FACTOR.
  */
-VECTORISE static void box_decimate(const uint8_t *src, const ptrdiff_t src_stride, const int k,
-                                   const int ow, const int oh, uint8_t *dst,
-                                   const ptrdiff_t dst_stride, uint16_t *colsum,
-                                   uint32_t *rowsum)
+SIMD_CLONES VECTORISE static void box_decimate(const uint8_t *src, const ptrdiff_t src_stride,
+                                               const int k, const int ow, const int oh,
+                                               uint8_t *dst, const ptrdiff_t dst_stride,
+                                               uint16_t *colsum, uint32_t *rowsum)
 {
     const BoxDiv div = box_div(k);
     for (int oy = 0; oy < oh; oy++) {
@@ -549,7 +559,7 @@ void vqa_convert_set_luma_base(VqaConvert *c, VqaLumaBase *b)
 }
 
 /* The 2x2 block sums under one pair of rows. */
-VECTORISE static void sum2_row(const uint8_t *restrict r0, const uint8_t *restrict r1,
+SIMD_INLINE void sum2_row(const uint8_t *restrict r0, const uint8_t *restrict r1,
                                const int w, uint16_t *restrict out)
 {
     for (int x = 0; x < w; x++)
@@ -562,7 +572,7 @@ VECTORISE static void sum2_row(const uint8_t *restrict r0, const uint8_t *restri
  * must be 2-byte aligned. */
 typedef uint16_t __attribute__((may_alias)) PixelPair;
 
-VECTORISE static void sum2_row_pairs(const uint8_t *restrict r0, const uint8_t *restrict r1,
+SIMD_INLINE void sum2_row_pairs(const uint8_t *restrict r0, const uint8_t *restrict r1,
                                      const int w, uint16_t *restrict out)
 {
     const PixelPair *p0 = (const PixelPair *)(const void *)r0;
@@ -571,6 +581,22 @@ VECTORISE static void sum2_row_pairs(const uint8_t *restrict r0, const uint8_t *
         out[x] = (uint16_t)((p0[x] & 0xFF) + (p0[x] >> 8) + (p1[x] & 0xFF) + (p1[x] >> 8));
 }
 #endif
+
+/* All the 2x2 sums of a w x h plane of sums from a luma plane. */
+SIMD_CLONES VECTORISE static void sum2_plane(const uint8_t *luma, const ptrdiff_t ls,
+                                             const int w, const int h, uint16_t *sum,
+                                             const ptrdiff_t stride)
+{
+#if defined(__GNUC__)
+    if (!(((uintptr_t)luma | (uintptr_t)ls) & 1)) {
+        for (int y = 0; y < h; y++)
+            sum2_row_pairs(luma + 2 * y * ls, luma + (2 * y + 1) * ls, w, sum + y * stride);
+        return;
+    }
+#endif
+    for (int y = 0; y < h; y++)
+        sum2_row(luma + 2 * y * ls, luma + (2 * y + 1) * ls, w, sum + y * stride);
+}
 
 /* The base for this picture, made now if it is not yet; NULL when out of memory. */
 static const VqaLumaBase *luma_base_of(VqaLumaBase *b, const AVFrame *src)
@@ -587,18 +613,7 @@ static const VqaLumaBase *luma_base_of(VqaLumaBase *b, const AVFrame *src)
         b->sum = p;
         b->cap = need;
     }
-    const uint8_t *luma = src->data[0];
-    const ptrdiff_t ls = src->linesize[0];
-#if defined(__GNUC__)
-    if (!(((uintptr_t)luma | (uintptr_t)ls) & 1)) {
-        for (int y = 0; y < h; y++)
-            sum2_row_pairs(luma + 2 * y * ls, luma + (2 * y + 1) * ls, w, b->sum + y * stride);
-    } else
-#endif
-    {
-        for (int y = 0; y < h; y++)
-            sum2_row(luma + 2 * y * ls, luma + (2 * y + 1) * ls, w, b->sum + y * stride);
-    }
+    sum2_plane(src->data[0], src->linesize[0], w, h, b->sum, stride);
     b->w = w;
     b->h = h;
     b->stride = stride;
@@ -609,8 +624,8 @@ static const VqaLumaBase *luma_base_of(VqaLumaBase *b, const AVFrame *src)
 }
 
 /* Sum m rows of 2x2 sums column by column. */
-VECTORISE static void base_col_sums(const uint16_t *row, const ptrdiff_t stride, const int m,
-                                    const int n, uint16_t *restrict colsum)
+SIMD_INLINE void base_col_sums(const uint16_t *row, const ptrdiff_t stride, const int m,
+                               const int n, uint16_t *restrict colsum)
 {
     for (int x = 0; x < n; x++)
         colsum[x] = row[x];
@@ -622,9 +637,10 @@ VECTORISE static void base_col_sums(const uint16_t *row, const ptrdiff_t stride,
 }
 
 /* box_decimate for an even k from the 2x2 sums: boxes of k/2 x k/2 sums. */
-VECTORISE static void box_from_base(const VqaLumaBase *b, const int k, const int ow,
-                                    const int oh, uint8_t *dst, const ptrdiff_t dst_stride,
-                                    uint16_t *colsum, uint32_t *rowsum)
+SIMD_CLONES VECTORISE static void box_from_base(const VqaLumaBase *b, const int k,
+                                                const int ow, const int oh, uint8_t *dst,
+                                                const ptrdiff_t dst_stride, uint16_t *colsum,
+                                                uint32_t *rowsum)
 {
     const int m = k / 2;
     const BoxDiv div = box_div(k);

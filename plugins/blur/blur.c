@@ -57,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../common/simd.h"
 #include "vqa/plugin.h"
 
 #define BLUR_KIND "video.blur"
@@ -75,14 +76,6 @@
 #define BLUR_CORE_LEVELS 2
 /* Floor for S so that its log stays finite on a perfectly linear ramp. */
 #define BLUR_MIN_SHARPNESS 1e-3
-
-/* GCC 12 at -O2 vectorises only loops without an epilogue; the measure loop
- * needs its full cost model to become SIMD (see lib/convert.c). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
-#else
-#define VECTORISE
-#endif
 
 typedef struct BlurPriv {
     /* options */
@@ -130,7 +123,12 @@ typedef struct RowSums {
     uint32_t d1, d2, luma, dark;
 } RowSums;
 
-VECTORISE static RowSums row_sums(const uint8_t *restrict up, const uint8_t *restrict row,
+/* Sums over the whole picture. */
+typedef struct PictureSums {
+    uint64_t d1, d2, luma, dark;
+} PictureSums;
+
+VQA_SIMD_INLINE RowSums row_sums(const uint8_t *restrict up, const uint8_t *restrict row,
                                   const uint8_t *restrict down, const int w,
                                   const uint8_t dark_limit)
 {
@@ -152,21 +150,29 @@ VECTORISE static RowSums row_sums(const uint8_t *restrict up, const uint8_t *res
 }
 
 /* One pass over the interior (the one-pixel border has no neighbours). */
+VQA_SIMD_CLONES VQA_VECTORISE static PictureSums picture_sums(const VqaFrame *f,
+                                                              const uint8_t dark_limit)
+{
+    PictureSums t = { 0, 0, 0, 0 };
+    for (int y = 1; y < f->height - 1; y++) {
+        const uint8_t *row = f->data[0] + (ptrdiff_t)y * f->linesize[0];
+        RowSums s = row_sums(row - f->linesize[0], row, row + f->linesize[0], f->width,
+                             dark_limit);
+        t.d1 += s.d1;
+        t.d2 += s.d2;
+        t.luma += s.luma;
+        t.dark += s.dark;
+    }
+    return t;
+}
+
 static BlurMeasure measure(const VqaFrame *f)
 {
     const int full = f->range == VQA_RANGE_FULL;
     const double black = full ? 0.0 : 16.0;
     const uint8_t dark_limit = (uint8_t)(black + BLUR_DARK_LEVEL * (full ? 255.0 : 219.0));
-    uint64_t d1 = 0, d2 = 0, luma = 0, dark = 0;
-    for (int y = 1; y < f->height - 1; y++) {
-        const uint8_t *row = f->data[0] + (ptrdiff_t)y * f->linesize[0];
-        RowSums s = row_sums(row - f->linesize[0], row, row + f->linesize[0], f->width,
-                             dark_limit);
-        d1 += s.d1;
-        d2 += s.d2;
-        luma += s.luma;
-        dark += s.dark;
-    }
+    const PictureSums t = picture_sums(f, dark_limit);
+    const uint64_t d1 = t.d1, d2 = t.d2, luma = t.luma, dark = t.dark;
     const double n = (double)(f->width - 2) * (double)(f->height - 2);
     BlurMeasure m;
     m.sharpness = d1 ? fmax((double)d2 / (double)d1, BLUR_MIN_SHARPNESS) : BLUR_MIN_SHARPNESS;

@@ -18,6 +18,8 @@
  */
 #include "true_peak.h"
 
+#include "../common/simd.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +29,20 @@
 
 #define TP_CHUNK 64       /* points computed side by side */
 
-/* GCC 12 at -O2 vectorises only loops without an epilogue (see lib/convert.c);
- * a float max becomes a SIMD max only when NaNs and signed zeros may be
- * ignored, which a peak of decoded audio can. */
+/* As VQA_VECTORISE (../common/simd.h), and a float max becomes a SIMD max only when NaNs
+ * and signed zeros may be ignored, which a peak of decoded audio can. Per point the taps
+ * are still summed in order and without fused multiply-adds (AVX2 does not imply FMA),
+ * so the baseline and the AVX2 versions give the same peaks. */
 #if defined(__GNUC__) && !defined(__clang__)
-#define VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                                          "finite-math-only", "no-signed-zeros")))
+#define TP_VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic", \
+                                             "finite-math-only", "no-signed-zeros")))
+#define TP_INLINE TP_VECTORISE static inline __attribute__((always_inline))
+#elif defined(__GNUC__)
+#define TP_VECTORISE
+#define TP_INLINE static inline __attribute__((always_inline))
 #else
-#define VECTORISE
+#define TP_VECTORISE
+#define TP_INLINE static inline
 #endif
 
 /* u in input samples from the point, half_span the window's half width. */
@@ -94,7 +102,7 @@ float *vqa_true_peak_input(VqaTruePeak *tp, int channel)
 }
 
 /* max |x| over n samples. */
-VECTORISE static float sample_peak(const float *restrict x, const int n)
+TP_INLINE float sample_peak(const float *restrict x, const int n)
 {
     float peak = 0.0f;
     for (int i = 0; i < n; i++) {
@@ -107,8 +115,8 @@ VECTORISE static float sample_peak(const float *restrict x, const int n)
 /* max |y| over the n points of one phase; x[0] is the oldest sample the first point
  * uses. A chunk of points at a time, tap by tap: every loop is a plain SIMD loop, and
  * each point still sums its taps in order. */
-VECTORISE static float phase_peak(const float *restrict x, const float *restrict h,
-                                  const int taps, const int n)
+TP_INLINE float phase_peak(const float *restrict x, const float *restrict h, const int taps,
+                           const int n)
 {
     float peak = 0.0f;
     for (int i0 = 0; i0 < n; i0 += TP_CHUNK) {
@@ -127,22 +135,29 @@ VECTORISE static float phase_peak(const float *restrict x, const float *restrict
     return peak;
 }
 
+/* The true peak of one channel's block: its samples and the points of every phase. */
+VQA_SIMD_CLONES TP_VECTORISE static float channel_peak(const VqaTruePeak *tp,
+                                                       const float *line, const int n)
+{
+    /* Phase 0 of the points lags the samples by half the span: count both the block's
+     * samples and the ones its points start from (whatever the block size). */
+    const int lag = tp->factor > 1 ? tp->taps / 2 : 0;
+    float peak = fmaxf(sample_peak(line + TP_HISTORY, n), sample_peak(line + TP_HISTORY - lag, n));
+    for (int p = 1; p < tp->factor; p++)
+        peak = fmaxf(peak, phase_peak(line + TP_HISTORY - (tp->taps - 1), tp->coef[p - 1],
+                                      tp->taps, n));
+    return peak;
+}
+
 double vqa_true_peak_block(VqaTruePeak *tp, int n)
 {
     float peak = 0.0f;
     if (n <= 0 || !tp->lines)
         return 0.0;
-    /* Phase 0 of the points lags the samples by half the span: count both the block's
-     * samples and the ones its points start from (whatever the block size). */
-    const int lag = tp->factor > 1 ? tp->taps / 2 : 0;
     for (int c = 0; c < tp->channels; c++) {
         float *line = line_of(tp, c);
-        float v = fmaxf(sample_peak(line + TP_HISTORY, n), sample_peak(line + TP_HISTORY - lag, n));
+        const float v = channel_peak(tp, line, n);
         peak = v > peak ? v : peak;
-        for (int p = 1; p < tp->factor; p++) {
-            v = phase_peak(line + TP_HISTORY - (tp->taps - 1), tp->coef[p - 1], tp->taps, n);
-            peak = v > peak ? v : peak;
-        }
         /* The block's last samples are the next block's history. */
         memmove(line, line + n, TP_HISTORY * sizeof(*line));
     }
