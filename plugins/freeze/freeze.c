@@ -196,17 +196,45 @@ static double tile_diff(FreezePriv *p, const uint8_t *ref_pic, const VqaFrame *f
     return (double)total / ((double)f->width * f->height);
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Move the k-th smallest of v[0, n) to v[k], the smaller ones before it, the larger after
+ * (Hoare's selection): the median of every frame's tiles without sorting them. */
+static double select_kth(double *v, ptrdiff_t n, ptrdiff_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    ptrdiff_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const double pivot = v[lo + (hi - lo) / 2];
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                const double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break; /* v[j + 1 .. i - 1] all equal the pivot */
+    }
+    return v[k];
 }
 
 static double median_tile_mad(FreezePriv *p)
 {
-    size_t n = (size_t)p->tiles_x * p->tiles_y;
-    qsort(p->tile_mad, n, sizeof(*p->tile_mad), cmp_double);
-    return n % 2 ? p->tile_mad[n / 2] : 0.5 * (p->tile_mad[n / 2 - 1] + p->tile_mad[n / 2]);
+    const ptrdiff_t n = (ptrdiff_t)p->tiles_x * p->tiles_y;
+    const double upper = select_kth(p->tile_mad, n, n / 2);
+    if (n % 2)
+        return upper;
+    double lower = p->tile_mad[0]; /* the largest of the lower half */
+    for (ptrdiff_t i = 1; i < n / 2; i++)
+        lower = p->tile_mad[i] > lower ? p->tile_mad[i] : lower;
+    return 0.5 * (lower + upper);
 }
 
 /*
