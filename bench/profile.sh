@@ -69,7 +69,7 @@ components() {  # FILE -> "component \t seconds"
                              return "detector " d }
         if (dso ~ /^libebur128/) return "detector loudness"
         if (dso ~ /^libvqa/) {
-            if (sym ~ /box|convert|proxy|share_planes|sws|swr|resample/)
+            if (sym ~ /box|sum2|luma_base|convert|proxy|share_planes|sws|swr|resample/)
                 return "conversion (libvqa proxies)"
             return "libvqa core (bus, scheduler, events)"
         }
