@@ -657,6 +657,7 @@ SIMD_CLONES VECTORISE static void box_from_base(const VqaLumaBase *b, const int 
         case 2: box_row_const(sums, 2, 4, ow, d); break;
         case 3: box_row_const(sums, 3, 6, ow, d); break;
         case 4: box_row_const(sums, 4, 8, ow, d); break;
+        case 7: box_row_const(sums, 7, 14, ow, d); break; /* 64 px from 480p */
         default: box_row_out(sums, m, ow, &div, rowsum, d); break;
         }
     }
