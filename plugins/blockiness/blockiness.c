@@ -31,9 +31,8 @@
  * boundary (4 reads per sample, a few rows of sums and flags as scratch).
  * Both kinds of boundary are scanned in SIMD loops over whole rows (see
  * blk_vertical_sums), the edge level is summed in integers, and the scan is
- * also compiled for AVX2 (../common/simd.h): 0.10 ms per 1080p frame hot in
- * the cache with AVX2, 0.22 before (docs/performance.md), with the same
- * results. Sampling every fourth row along the vertical boundaries would save
+ * also compiled for AVX2 (../common/simd.h): with the same results, it takes
+ * less than half the time per picture it did (docs/performance.md). Sampling every fourth row along the vertical boundaries would save
  * another fifth, but made the evidence noisy enough for a false alarm on a
  * 320x240 clip of the accuracy corpus (300 blocks: 3 blocks are the 1%
  * threshold). Decoder flags are evidence on every frame.
