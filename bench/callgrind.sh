@@ -103,7 +103,10 @@ else
     : >"$work/ffmpeg.out"
 fi
 
-echo "# Instructions (callgrind): $res ${clip_s} s clip, $(source_state)"
+# The commit measured is the build's source tree's, which need not be this one.
+src=$(sed -n 's/.*"source": *"\([^"]*\)".*/\1/p' "$build/meson-info/meson-info.json" | head -n 1)
+src_state=$(root=${src:-$root} source_state)
+echo "# Instructions (callgrind): $res ${clip_s} s clip, libvqa $src_state"
 echo ""
 echo "| component | vqa scan --threads 1: M instr | share | ffmpeg -threads 1 -f null: M instr |"
 echo "|---|---|---|---|"

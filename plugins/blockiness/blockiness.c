@@ -221,9 +221,13 @@ VQA_SIMD_INLINE void blk_vertical_sums(const uint8_t *luma, ptrdiff_t stride, in
                                        int32_t *restrict sums)
 {
     const int n = cols * b;
-    memset(steps, 0, sizeof(*steps) * (size_t)n);
-    for (int y = y0; y < y1; y += BLK_ROW_STEP) {
-        const uint8_t *restrict r = luma + y * stride;
+    const uint8_t *restrict r = luma + y0 * stride;
+    for (int x = 1; x < n; x++) {
+        const uint8_t a = r[x], c = r[x - 1];
+        steps[x] = (uint8_t)(a > c ? a - c : c - a);
+    }
+    for (int y = y0 + BLK_ROW_STEP; y < y1; y += BLK_ROW_STEP) {
+        r = luma + y * stride;
         for (int x = 1; x < n; x++) {
             const uint8_t a = r[x], c = r[x - 1];
             steps[x] = (uint16_t)(steps[x] + (uint8_t)(a > c ? a - c : c - a));
