@@ -32,13 +32,10 @@
 #include "json.h"
 #include "logging.h"
 #include "mem.h"
-#include "tsmon.h"
 
 #define READ_BATCH 32
 /* Report decode errors of a track at most once per second of media. */
 #define ERROR_REPORT_INTERVAL_S 1.0
-/* EVENTS.md: a live input that delivers nothing for 2 s is stalled. */
-#define DEFAULT_STALL_TIMEOUT_S 2.0
 #define DEFAULT_LIVE_IO_TIMEOUT_S 10.0
 #define DEFAULT_RECONNECT_MAX_DELAY_S 30.0
 #define FIRST_RECONNECT_DELAY_S 0.5
@@ -55,10 +52,6 @@
 /* Whitelist refusals reported as events per stream; later ones are logged only. */
 #define MAX_REFUSALS_REPORTED 8
 
-/* Stall states (VqaStream.stall_state): a stall starts on the watch thread,
- * the reader sees media flow again, the decode strand ends the stall at the
- * next frame it publishes. Closed: the input has ended; no stall starts. */
-enum { STALL_NONE, STALL_OPEN, STALL_RESUMED, STALL_CLOSED };
 
 /* Protocols a local file may lead to, and a network input (no local files). */
 static const char local_protocols[] =
@@ -83,11 +76,6 @@ static int map_av_error(int err)
     return VQA_ERR(EIO);
 }
 
-static double stall_timeout(const VqaStream *s)
-{
-    double t = s->settings.stall_timeout;
-    return t == 0 ? DEFAULT_STALL_TIMEOUT_S : t;
-}
 
 static double io_timeout(const VqaStream *s)
 {
@@ -155,7 +143,7 @@ void vqa_input_note_free(VqaInputNote **pnote)
 }
 
 /* Hand a note to the decode strand, in order with the packets. */
-static void send_note(VqaStream *s, VqaInputNote *note)
+void vqa_demux_send_note(VqaStream *s, VqaInputNote *note)
 {
     pthread_mutex_lock(&s->lock);
     if (s->hold_notes) { /* the input is opening: its timeline is not known yet */
@@ -193,7 +181,7 @@ static void send_event(VqaStream *s, const char *kind, double t, double value, i
     }
     *note = (VqaInputNote){ .kind = kind, .t = t, .value = value, .has_value = has_value,
                             .severity = severity, .details = copy };
-    send_note(s, note);
+    vqa_demux_send_note(s, note);
 }
 
 static double media_position(const VqaStream *s)
@@ -454,180 +442,6 @@ static int remap_tracks(VqaStream *s)
     return 0;
 }
 
-/* ---- transport checks: the input's bytes pass through tsmon on their way in ---- */
-
-#define TS_IO_BUFFER 32768
-/* A read this far past the bytes fed is a seek, not a look at the file's tail. */
-#define TS_SEEK_AHEAD_BYTES (64LL << 20)
-
-/* Which inputs carry a raw byte stream that may be MPEG-TS. */
-static int may_be_ts(const VqaStream *s)
-{
-    const char *proto = avio_find_protocol_name(s->url);
-    if (!proto)
-        return 0;
-    static const char *const byte_protocols[] = { "udp", "udplite", "tcp", "srt", "rtp", "unix" };
-    for (size_t i = 0; i < sizeof(byte_protocols) / sizeof(byte_protocols[0]); i++)
-        if (!strcmp(proto, byte_protocols[i]))
-            return 1;
-    const char *ext = strrchr(s->url, '.');
-    return s->is_file && ext &&
-           (!strcasecmp(ext, ".ts") || !strcasecmp(ext, ".m2ts") || !strcasecmp(ext, ".mts") ||
-            !strcasecmp(ext, ".trp"));
-}
-
-/* tsmon's report: an interval start is back-dated by late_s; its end gets the duration. */
-static void ts_report(void *opaque, const char *kind, VqaEventState state, VqaSeverity severity,
-                      double value, const char *details_json)
-{
-    VqaStream *s = opaque;
-    /* A file's bytes are read far ahead of its packets: place on its own clock. */
-    double position = vqa_tsmon_position_s(s->tsmon);
-    int on_stream_clock = !isnan(position);
-    double t = on_stream_clock ? position : atomic_load(&s->read_media_time);
-    double duration = 0;
-    size_t slot = 0, n = sizeof(s->ts_open_kind) / sizeof(s->ts_open_kind[0]);
-    while (slot < n && s->ts_open_kind[slot] && strcmp(s->ts_open_kind[slot], kind))
-        slot++;
-    if (state == VQA_EVENT_START) {
-        const char *late = strstr(details_json, "\"late_s\":");
-        t -= late ? atof(late + 9) : 0;
-        if (slot < n) {
-            s->ts_open_kind[slot] = kind;
-            s->ts_open_t[slot] = t;
-        }
-    } else if (state == VQA_EVENT_END && slot < n && s->ts_open_kind[slot]) {
-        t = fmax(t, s->ts_open_t[slot]);
-        duration = t - s->ts_open_t[slot];
-        s->ts_open_kind[slot] = NULL;
-    }
-    VqaInputNote *note = vqa_calloc(1, sizeof(*note));
-    char *copy = vqa_strdup(details_json);
-    if (!note || !copy) {
-        vqa_free(note);
-        vqa_free(copy);
-        vqa_log(s->log, VQA_LOG_ERROR, "stream %s: out of memory: %s event lost", s->id, kind);
-        return;
-    }
-    *note = (VqaInputNote){ .kind = kind, .state = state, .t = t, .duration = duration,
-                            .value = value, .has_value = 1, .severity = severity,
-                            .details = copy, .on_stream_clock = on_stream_clock };
-    send_note(s, note);
-}
-
-/*
- * Feed bytes read at offset pos, each byte once and in order: the demuxer
- * seeks back after probing (bytes seen again are skipped) and a file's
- * duration estimate reads its tail before the middle (bytes ahead of what was
- * fed wait until they are read in order). Only a read that stays far ahead
- * is a real seek: the checks then start afresh there.
- */
-static void ts_feed(VqaStream *s, const uint8_t *buf, int n, int64_t pos)
-{
-    pthread_mutex_lock(&s->ts_lock);
-    if (!s->ts_closed && s->tsmon) {
-        if (pos > s->ts_fed_to && pos - s->ts_fed_to > TS_SEEK_AHEAD_BYTES) {
-            vqa_tsmon_reset(s->tsmon);
-            s->ts_fed_to = pos;
-        }
-        if (pos > s->ts_fed_to) {
-            pthread_mutex_unlock(&s->ts_lock);
-            return;
-        }
-        int64_t skip = s->ts_fed_to - pos;
-        if (skip < n) {
-            vqa_tsmon_feed(s->tsmon, buf + skip, (size_t)(n - skip), vqa_monotonic_s());
-            s->ts_fed_to = pos + n;
-        }
-    }
-    pthread_mutex_unlock(&s->ts_lock);
-}
-
-static int ts_read(void *opaque, uint8_t *buf, int size)
-{
-    VqaStream *s = opaque;
-    int64_t pos = avio_tell(s->ts_inner);
-    int n = avio_read_partial(s->ts_inner, buf, size);
-    if (n > 0)
-        ts_feed(s, buf, n, pos);
-    return n == 0 ? AVERROR_EOF : n;
-}
-
-static int64_t ts_seek(void *opaque, int64_t offset, int whence)
-{
-    VqaStream *s = opaque;
-    if (whence == AVSEEK_SIZE)
-        return avio_size(s->ts_inner);
-    return avio_seek(s->ts_inner, offset, whence & ~AVSEEK_FORCE);
-}
-
-/* Close the checks of this connection: open intervals end (before a reconnect or the end). */
-static void ts_reset(VqaStream *s, int for_good)
-{
-    pthread_mutex_lock(&s->ts_lock);
-    if (s->tsmon && !s->ts_closed)
-        vqa_tsmon_reset(s->tsmon);
-    s->ts_fed_to = 0;
-    s->ts_closed |= for_good;
-    pthread_mutex_unlock(&s->ts_lock);
-}
-
-static void ts_close_io(VqaStream *s)
-{
-    if (s->ts_pb) {
-        av_freep(&s->ts_pb->buffer);
-        avio_context_free(&s->ts_pb);
-    }
-    avio_closep(&s->ts_inner);
-}
-
-/*
- * Open the input's own I/O and put an AVIOContext in front of it that feeds
- * every byte to the transport checks. @return 0 (fmt->pb set), or an AVERROR.
- */
-static int ts_open_io(VqaStream *s, AVFormatContext *fmt, const AVDictionary *opts)
-{
-    if (!s->tsmon) {
-        VqaTsMon *m = vqa_tsmon_alloc(ts_report, s);
-        VqaTsMonSettings set;
-        vqa_tsmon_default_settings(&set);
-        /* a file is read faster or slower than real time: its own clock times it */
-        set.clock = s->is_file ? VQA_TS_CLOCK_PCR : VQA_TS_CLOCK_WALL;
-        set.log = s->log;
-        if (!m || vqa_tsmon_configure(m, &set) < 0) {
-            vqa_tsmon_free(&m);
-            return AVERROR(ENOMEM);
-        }
-        pthread_mutex_lock(&s->ts_lock); /* the watch thread ticks it from now on */
-        s->tsmon = m;
-        pthread_mutex_unlock(&s->ts_lock);
-    }
-    AVDictionary *io_opts = NULL;
-    av_dict_copy(&io_opts, opts, 0);
-    av_dict_set(&io_opts, "protocol_whitelist", s->protocols, 0);
-    int err = avio_open2(&s->ts_inner, s->url, AVIO_FLAG_READ, &fmt->interrupt_callback,
-                         &io_opts);
-    av_dict_free(&io_opts);
-    if (err < 0)
-        return err;
-    uint8_t *buffer = av_malloc(TS_IO_BUFFER);
-    s->ts_pb = buffer ? avio_alloc_context(buffer, TS_IO_BUFFER, 0, s, ts_read, NULL,
-                                           s->ts_inner->seekable ? ts_seek : NULL)
-                      : NULL;
-    if (!s->ts_pb) {
-        av_free(buffer);
-        ts_close_io(s);
-        return AVERROR(ENOMEM);
-    }
-    s->ts_pb->seekable = s->ts_inner->seekable;
-    pthread_mutex_lock(&s->ts_lock);
-    s->ts_fed_to = 0;
-    pthread_mutex_unlock(&s->ts_lock);
-    fmt->pb = s->ts_pb;
-    fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-    return 0;
-}
-
 static int open_input_held(VqaStream *s, const char **what);
 
 /*
@@ -648,7 +462,7 @@ static int open_input(VqaStream *s, const char **what)
     pthread_mutex_unlock(&s->lock);
     while (note) {
         VqaInputNote *next = note->next;
-        send_note(s, note);
+        vqa_demux_send_note(s, note);
         note = next;
     }
     return err;
@@ -672,14 +486,14 @@ static int open_input_held(VqaStream *s, const char **what)
     arm_deadline(s);
     *what = "cannot open input";
     int err = fmt->protocol_whitelist ? 0 : AVERROR(ENOMEM);
-    if (err >= 0 && may_be_ts(s)) {
+    if (err >= 0 && vqa_tsinput_wanted(s)) {
         const char *proto = avio_find_protocol_name(s->url);
         if (!protocol_allowed(s->protocols, proto)) {
             snprintf(s->refusal, sizeof(s->refusal),
                      "refused: protocol '%s' is not on the whitelist \"%s\"", proto, s->protocols);
             err = AVERROR(EPERM);
         } else {
-            err = ts_open_io(s, fmt, opts);
+            err = vqa_tsinput_open(s, fmt, opts);
         }
     }
     if (err >= 0)
@@ -687,7 +501,7 @@ static int open_input_held(VqaStream *s, const char **what)
     av_dict_free(&opts);
     if (err < 0) {
         avformat_free_context(fmt); /* NULL after a failed avformat_open_input */
-        ts_close_io(s);
+        vqa_tsinput_close(s);
         return err;
     }
     s->fmt = fmt;
@@ -724,12 +538,12 @@ static int open_input_held(VqaStream *s, const char **what)
 static void close_input(VqaStream *s)
 {
     avformat_close_input(&s->fmt);
-    ts_close_io(s);
+    vqa_tsinput_close(s);
 }
 
 static void end_input(VqaStream *s)
 {
-    ts_reset(s, 1); /* open transport intervals end before the stream does */
+    vqa_tsinput_reset(s, 1); /* open transport intervals end before the stream does */
     atomic_store(&s->input_state, VQA_INPUT_ENDED);
     VqaInputItem *eos = vqa_calloc(1, sizeof(*eos));
     if (eos) {
@@ -775,7 +589,7 @@ static void end_skip(VqaStream *s, double resume_t)
                             .value = fmax(0, resume_t - s->skip_start_t), .has_value = 1,
                             .severity = VQA_SEVERITY_WARNING, .details = copy,
                             .reset_timeline = 1 };
-    send_note(s, note);
+    vqa_demux_send_note(s, note);
 }
 
 static int may_reconnect(const VqaStream *s, int av_err)
@@ -805,7 +619,7 @@ static void input_lost(VqaStream *s, const char *what, int av_err)
     if (s->skipping)
         end_skip(s, media_position(s));
     if (may_reconnect(s, av_err)) {
-        ts_reset(s, 0); /* the next connection is checked afresh */
+        vqa_tsinput_reset(s, 0); /* the next connection is checked afresh */
         s->attempts++;
         if (isnan(s->lost_wall_s))
             s->lost_wall_s = vqa_monotonic_s();
@@ -873,30 +687,7 @@ static void place_reopened_timeline(VqaStream *s, const AVPacket *pkt)
     s->pace_wall_s = NAN;
     VqaInputNote *note = s->reopen_note;
     s->reopen_note = NULL;
-    send_note(s, note);
-}
-
-/* Media flows: note it for the stall watch, and end a stall that was open. */
-static void media_arrived(VqaStream *s)
-{
-    int64_t now = vqa_monotonic_ns();
-    atomic_store(&s->last_data_ns, now);
-    s->attempts = 0;
-    atomic_store(&s->input_state, VQA_INPUT_RUNNING);
-    pthread_mutex_lock(&s->watch_lock);
-    int resumed = s->stall_state == STALL_OPEN;
-    if (resumed)
-        s->stall_state = STALL_RESUMED;
-    double stalled = now / 1e9 - s->stall_wall_s;
-    pthread_mutex_unlock(&s->watch_lock);
-    if (!resumed)
-        return;
-    VqaInputNote *note = vqa_calloc(1, sizeof(*note));
-    if (note) {
-        note->stall_over = 1;
-        note->value = stalled;
-        send_note(s, note);
-    }
+    vqa_demux_send_note(s, note);
 }
 
 /* Realtime: hold a packet back until the wall clock reaches its media time. */
@@ -1021,7 +812,8 @@ void vqa_demux_work(VqaStrand *strand)
             av_packet_free(&pkt);
             continue;
         }
-        media_arrived(s);
+        s->attempts = 0; /* media flows: the next failure backs off from the start */
+        vqa_stall_media_arrived(s);
         if (s->reopen_note)
             place_reopened_timeline(s, pkt);
         if (s->settings.realtime)
@@ -1048,65 +840,6 @@ void vqa_demux_work(VqaStrand *strand)
         vqa_stream_enqueue_input(s, item);
     }
     vqa_strand_kick(strand);
-}
-
-/*
- * The watch thread, about every 100 ms: a live input silent for the stall
- * timeout starts a stream.stall, back-dated to when its data stopped.
- */
-void vqa_demux_watch(VqaStream *s, double now_s)
-{
-    pthread_mutex_lock(&s->ts_lock); /* transport timeouts run on the wall clock too */
-    if (s->tsmon && !s->ts_closed)
-        vqa_tsmon_tick(s->tsmon, now_s);
-    pthread_mutex_unlock(&s->ts_lock);
-    if (s->push || !s->settings.live || stall_timeout(s) <= 0)
-        return;
-    double last = atomic_load(&s->last_data_ns) / 1e9;
-    double silent = now_s - last;
-    if (silent < stall_timeout(s) || atomic_load(&s->stop))
-        return;
-    pthread_mutex_lock(&s->watch_lock);
-    if (s->stall_state == STALL_NONE) {
-        s->stall_state = STALL_OPEN;
-        s->stall_wall_s = last;
-        s->stall_t = atomic_load(&s->media_time); /* where analysed media ends */
-        int state = atomic_load(&s->input_state);
-        if (state == VQA_INPUT_RUNNING)
-            atomic_store(&s->input_state, VQA_INPUT_STALLED);
-        char details[160];
-        snprintf(details, sizeof(details), "{\"timeout\":%.3f,\"input\":\"%s\"}",
-                 stall_timeout(s), vqa_input_state_name(state));
-        vqa_log(s->log, VQA_LOG_WARNING, "stream %s: no data for %.1f s", s->id, silent);
-        VqaEvent ev = { .stream = s->id, .detector = "converter", .kind = "stream.stall",
-                        .state = VQA_EVENT_START, .t = s->stall_t, .value = silent,
-                        .has_value = 1, .severity = VQA_SEVERITY_ERROR, .details_json = details };
-        atomic_fetch_add(&s->events, 1);
-        vqa_context_dispatch(s->ctx, &ev);
-    }
-    pthread_mutex_unlock(&s->watch_lock);
-}
-
-void vqa_demux_stall_over(VqaStream *s, double t, int closed_by_eos)
-{
-    pthread_mutex_lock(&s->watch_lock);
-    int open = s->stall_state == STALL_OPEN || s->stall_state == STALL_RESUMED;
-    if (open) {
-        double stalled = closed_by_eos ? vqa_monotonic_s() - s->stall_wall_s : s->stall_value;
-        if (t < s->stall_t)
-            t = s->stall_t;
-        char details[96];
-        snprintf(details, sizeof(details), closed_by_eos ? "{\"closed_by\":\"eos\"}" : "{}");
-        VqaEvent ev = { .stream = s->id, .detector = "converter", .kind = "stream.stall",
-                        .state = VQA_EVENT_END, .t = t, .duration = t - s->stall_t,
-                        .value = stalled, .has_value = 1, .severity = VQA_SEVERITY_ERROR,
-                        .details_json = details };
-        vqa_log(s->log, VQA_LOG_INFO, "stream %s: data again after %.1f s", s->id, stalled);
-        atomic_fetch_add(&s->events, 1);
-        vqa_context_dispatch(s->ctx, &ev);
-    }
-    s->stall_state = closed_by_eos ? STALL_CLOSED : STALL_NONE;
-    pthread_mutex_unlock(&s->watch_lock);
 }
 
 void vqa_demux_apply_note(VqaStream *s, VqaInputNote *note)
@@ -1225,7 +958,7 @@ int vqa_demux_drain(VqaStream *s)
 void vqa_demux_close(VqaStream *s)
 {
     close_input(s);
-    vqa_tsmon_free(&s->tsmon);
+    vqa_tsinput_free(s);
     vqa_input_note_free(&s->reopen_note);
     vqa_free(s->protocols);
     vqa_free(s->input_options);

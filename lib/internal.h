@@ -269,11 +269,30 @@ int vqa_demux_check_settings(const VqaStreamSettings *set, char *msg, size_t siz
 /** Set up a pull stream's reader state (whitelist, options) from its settings. */
 int vqa_demux_init(VqaStream *s, const VqaStreamSettings *set);
 void vqa_demux_work(VqaStrand *strand);
+/** Reader thread (or the watch thread): hand a note to the decode strand, in order. */
+void vqa_demux_send_note(VqaStream *s, VqaInputNote *note);
+
+/* tsinput.c: transport checks on the raw bytes of a pull input */
+/** Does the input carry a raw byte stream that may be MPEG-TS? */
+int vqa_tsinput_wanted(const VqaStream *s);
+/** Open the input's own I/O behind a byte-feeding AVIOContext; sets fmt->pb. */
+int vqa_tsinput_open(VqaStream *s, AVFormatContext *fmt, const AVDictionary *opts);
+/** End open intervals (before a reconnect; for_good: at the end, no more reports). */
+void vqa_tsinput_reset(VqaStream *s, int for_good);
+/** Close the I/O of this connection (NULL-safe when none). */
+void vqa_tsinput_close(VqaStream *s);
+/** The watch thread: wall-clock timeouts. */
+void vqa_tsinput_tick(VqaStream *s, double now_s);
+void vqa_tsinput_free(VqaStream *s);
 /** Decode strand: act on a note from the input side. */
 void vqa_demux_apply_note(VqaStream *s, VqaInputNote *note);
 void vqa_input_note_free(VqaInputNote **note);
-/** The context's watch thread: start or keep a stall of a live input. */
+
+/* stall.c: stream.stall of live pull inputs */
+/** The context's watch thread: start or keep a stall of a live input (and tick TS checks). */
 void vqa_demux_watch(VqaStream *s, double now_s);
+/** Reader: a packet arrived; a stall that was open is over (the decode strand ends it). */
+void vqa_stall_media_arrived(VqaStream *s);
 /** Decode strand: media flows again at t (or the input ends, closed_by_eos). */
 void vqa_demux_stall_over(VqaStream *s, double t, int closed_by_eos);
 int vqa_demux_decode_packet(VqaStream *s, VqaInputItem *item);
