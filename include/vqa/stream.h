@@ -288,7 +288,7 @@ typedef struct VqaDetectorStats {
     VqaMediaType type;          /**< the track's type */
     int64_t frames_analysed;    /**< frames it processed */
     int64_t frames_dropped;     /**< frames it missed under live overload */
-    double cpu_seconds;         /**< thread CPU time spent in its callbacks */
+    double cpu_seconds;         /**< thread CPU time of its strand: its callbacks and their queue */
     double media_time;          /**< end of the latest frame it processed, seconds */
     uint8_t reserved[32];
 } VqaDetectorStats;
