@@ -104,6 +104,15 @@ static double media_time(VqaStream *s)
 
 /* ---- a server that accepts and never sends ---- */
 
+/* Start one; url receives the channel URL on it. */
+static LbHttp *silent_server(char *url, size_t size)
+{
+    LbHttp *srv = NULL;
+    assert_int_equal(lb_http_start(&srv, NULL, LB_HTTP_SILENT), 0);
+    snprintf(url, size, "http://127.0.0.1:%d/channel.ts", lb_http_port(srv));
+    return srv;
+}
+
 static void quick_stall(VqaStreamSettings *ss)
 {
     ss->stall_timeout = 0.5;
@@ -113,10 +122,8 @@ static void quick_stall(VqaStreamSettings *ss)
 static void test_silent_server_stalls_and_stops(void **state)
 {
     (void)state;
-    LbHttp *srv = NULL;
-    assert_int_equal(lb_http_start(&srv, NULL, LB_HTTP_SILENT), 0);
     char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/channel.ts", lb_http_port(srv));
+    LbHttp *srv = silent_server(url, sizeof(url));
     Live l;
     live_open(&l);
     VqaStream *s = add_live(&l, url, "freeze,silence", quick_stall);
@@ -148,10 +155,8 @@ static void timeout_twice(VqaStreamSettings *ss)
 static void test_io_timeout_reconnects_then_gives_up(void **state)
 {
     (void)state;
-    LbHttp *srv = NULL;
-    assert_int_equal(lb_http_start(&srv, NULL, LB_HTTP_SILENT), 0);
     char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/channel.ts", lb_http_port(srv));
+    LbHttp *srv = silent_server(url, sizeof(url));
     Live l;
     live_open(&l);
     VqaStream *s = add_live(&l, url, "freeze", timeout_twice);
@@ -174,10 +179,8 @@ static void test_stop_many_live_streams(void **state)
 {
     (void)state;
     enum { N = 100 };
-    LbHttp *srv = NULL;
-    assert_int_equal(lb_http_start(&srv, NULL, LB_HTTP_SILENT), 0);
     char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/channel.ts", lb_http_port(srv));
+    LbHttp *srv = silent_server(url, sizeof(url));
     Live l;
     live_open(&l);
     for (int i = 0; i < N; i++) {

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vqa_tool.h"
 #ifdef VQA_TOOL_HTTP
@@ -492,4 +493,28 @@ void cli_free(ToolOptions *opts)
     opts->sinks = NULL;
     opts->nb_sinks = 0;
     opts->nb_plugin_paths = 0;
+}
+
+double cli_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int cli_check_spec(VqaContext *ctx, const char *spec)
+{
+    char msg[512] = "";
+    int ret = vqa_detector_spec_check(ctx, spec, msg, sizeof(msg));
+    if (ret >= 0)
+        return 0;
+    if (!msg[0])
+        snprintf(msg, sizeof(msg), "%s",
+                 ret == VQA_ERR(ENOENT)
+                     ? "no detector found (see --plugin-path and VQA_PLUGIN_PATH)"
+                     : vqa_strerror(ret));
+    fprintf(stderr, "vqa: %s\n", msg);
+    if (ret == VQA_ERR(ENOENT) && spec == NULL)
+        fputs("Try 'vqa plugins' to see what was found.\n", stderr);
+    return TOOL_EXIT_USAGE;
 }

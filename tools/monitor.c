@@ -116,28 +116,10 @@ static void http_close(MonitorRun *run)
 #endif
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A local file is paced at its own speed; a URL is live by nature. */
 static int is_local_file(const char *url)
 {
     return !strstr(url, "://") || !strncmp(url, "file:", 5);
-}
-
-static int check_spec(VqaContext *ctx, const char *spec)
-{
-    char msg[512] = "";
-    int ret = vqa_detector_spec_check(ctx, spec, msg, sizeof(msg));
-    if (ret >= 0)
-        return 0;
-    fprintf(stderr, "vqa: %s\n",
-            msg[0] ? msg : ret == VQA_ERR(ENOENT) ? "no detector found" : vqa_strerror(ret));
-    return TOOL_EXIT_USAGE;
 }
 
 static int add_streams(MonitorRun *run, VqaContext *ctx)
@@ -222,7 +204,7 @@ static int all_finished(MonitorRun *run)
 static int watch(MonitorRun *run)
 {
     double interval = run->opts->stats_interval;
-    double next_stats = now_s() + interval;
+    double next_stats = cli_now_s() + interval;
     for (;;) {
         struct timespec wait = { 0, (long)(POLL_INTERVAL_S * 1e9) };
         int sig = sigtimedwait(&run->signals, NULL, &wait);
@@ -230,7 +212,7 @@ static int watch(MonitorRun *run)
             fprintf(stderr, "vqa: %s: closing every input\n", strsignal(sig));
             return 1;
         }
-        if (interval > 0 && now_s() >= next_stats) {
+        if (interval > 0 && cli_now_s() >= next_stats) {
             write_heartbeats(run);
             next_stats += interval;
         }
@@ -273,7 +255,7 @@ static int monitor(MonitorRun *run)
         fprintf(stderr, "vqa: cannot start the library: %s\n", vqa_strerror(ret));
         return TOOL_EXIT_INPUT;
     }
-    int status = check_spec(ctx, opts->detectors);
+    int status = cli_check_spec(ctx, opts->detectors);
     if (status == TOOL_EXIT_OK)
         status = tool_add_sinks(ctx, opts);
     if (status == TOOL_EXIT_OK)

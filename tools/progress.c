@@ -22,13 +22,6 @@
 /* Below this much wall time the speed is noise. */
 #define SPEED_MIN_WALL_S 0.1
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* "m:ss.s", or "h:mm:ss.s" from an hour on. */
 static void format_media_time(char *buf, size_t size, double s)
 {
@@ -119,7 +112,7 @@ static int format_line(Progress *p, const ProgressSample *s, double wall_s, char
 static void draw_locked(Progress *p, const ProgressSample *s)
 {
     char line[256];
-    int len = format_line(p, s, now_s() - p->start_s, line, sizeof(line));
+    int len = format_line(p, s, cli_now_s() - p->start_s, line, sizeof(line));
     /* Pad with spaces over whatever the longer previous line left. */
     int pad = p->shown_len > (size_t)len ? (int)p->shown_len - len : 0;
     fprintf(stderr, "\r%s%*s", line, pad, "");
@@ -155,7 +148,7 @@ static void *progress_main(void *arg)
 
 int progress_start(Progress *p)
 {
-    p->start_s = now_s();
+    p->start_s = cli_now_s();
     if (!p->enabled)
         return 0;
     if (pthread_create(&p->thread, NULL, progress_main, p) != 0) {
@@ -179,7 +172,7 @@ void progress_stop(Progress *p)
 
     ProgressSample s;
     p->sampler(p->cookie, &s);
-    double wall_s = now_s() - p->start_s;
+    double wall_s = cli_now_s() - p->start_s;
     char media[32];
     format_media_time(media, sizeof(media), s.media_s);
     long long n = progress_defects(p);

@@ -51,13 +51,6 @@ static void stop_all(ScanRun *run)
     pthread_mutex_unlock(&run->lock);
 }
 
-static double monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void *watch_signals(void *arg)
 {
     ScanRun *run = arg;
@@ -75,7 +68,7 @@ static void *watch_signals(void *arg)
             continue;
         /* `timeout` and process-group kills deliver one request twice at
          * once: only a signal well after the first one means "hurry". */
-        if (first_signal_s >= 0 && monotonic_s() - first_signal_s < REPEAT_SIGNAL_S)
+        if (first_signal_s >= 0 && cli_now_s() - first_signal_s < REPEAT_SIGNAL_S)
             continue;
         if (first_signal_s >= 0) {
             static const char msg[] = "vqa: interrupted again, exiting at once\n";
@@ -83,7 +76,7 @@ static void *watch_signals(void *arg)
             (void)ignored;
             _exit(TOOL_EXIT_INPUT);
         }
-        first_signal_s = monotonic_s();
+        first_signal_s = cli_now_s();
         progress_message(&run->progress, "vqa: %s: stopping every input\n", strsignal(sig));
         stop_all(run);
     }
@@ -110,23 +103,6 @@ static void watcher_stop(ScanRun *run)
     pthread_mutex_unlock(&run->lock);
     pthread_kill(run->watcher, SIGUSR1);
     pthread_join(run->watcher, NULL);
-}
-
-static int check_spec(VqaContext *ctx, const char *spec)
-{
-    char msg[512] = "";
-    int ret = vqa_detector_spec_check(ctx, spec, msg, sizeof(msg));
-    if (ret >= 0)
-        return 0;
-    if (!msg[0])
-        snprintf(msg, sizeof(msg), "%s",
-                 ret == VQA_ERR(ENOENT)
-                     ? "no detector found (see --plugin-path and VQA_PLUGIN_PATH)"
-                     : vqa_strerror(ret));
-    fprintf(stderr, "vqa: %s\n", msg);
-    if (ret == VQA_ERR(ENOENT) && spec == NULL)
-        fputs("Try 'vqa plugins' to see what was found.\n", stderr);
-    return TOOL_EXIT_USAGE;
 }
 
 /* Add one stream per input. Settings the library refuses (EINVAL: the reason is
@@ -195,7 +171,7 @@ static int wait_streams(ScanRun *run, const ToolOptions *opts)
 
 static int run_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
 {
-    int ret = check_spec(ctx, opts->detectors);
+    int ret = cli_check_spec(ctx, opts->detectors);
     if (ret == 0)
         ret = tool_add_sinks(ctx, opts); /* after the spec: a usage error creates no file */
     if (ret != 0)
@@ -345,11 +321,11 @@ int cmd_scan(const ToolOptions *opts)
     } else if (watcher_start(&run) < 0) {
         fprintf(stderr, "vqa: cannot watch for signals\n");
     } else {
-        double start_s = monotonic_s();
+        double start_s = cli_now_s();
         status = scan_inputs(&run, opts);
         /* A usage error scanned nothing: no report then (report_close removes the file). */
         if (run.report && status != TOOL_EXIT_USAGE) {
-            int report_status = write_report(&run, opts, monotonic_s() - start_s);
+            int report_status = write_report(&run, opts, cli_now_s() - start_s);
             status = status != TOOL_EXIT_OK ? status : report_status;
             /* A signal during the report's media passes cut the report short. */
             if (scan_interrupted(&run))

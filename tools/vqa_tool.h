@@ -106,6 +106,13 @@ int cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/** Monotonic seconds. */
+double cli_now_s(void);
+/**
+ * Check a detector spec before any stream starts; print the reason.
+ * @return 0, or TOOL_EXIT_USAGE.
+ */
+int cli_check_spec(VqaContext *ctx, const char *spec);
 /** A logger writing "vqa: LEVEL: message" lines to standard error. */
 VqaLogger cli_logger(VqaLogLevel level);
 /**
