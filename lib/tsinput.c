@@ -40,7 +40,7 @@ int vqa_tsinput_wanted(const VqaStream *s)
 
 /* tsmon's report: an interval start is back-dated by late_s; its end gets the duration. */
 static void ts_report(void *opaque, const char *kind, VqaEventState state, VqaSeverity severity,
-                      double value, const char *details_json)
+                      double value, double late_s, const char *details_json)
 {
     VqaStream *s = opaque;
     /* A file's bytes are read far ahead of its packets: place on its own clock. */
@@ -52,8 +52,7 @@ static void ts_report(void *opaque, const char *kind, VqaEventState state, VqaSe
     while (slot < n && s->ts_open_kind[slot] && strcmp(s->ts_open_kind[slot], kind))
         slot++;
     if (state == VQA_EVENT_START) {
-        const char *late = strstr(details_json, "\"late_s\":");
-        t -= late ? atof(late + 9) : 0;
+        t -= late_s;
         if (slot < n) {
             s->ts_open_kind[slot] = kind;
             s->ts_open_t[slot] = t;

@@ -144,7 +144,7 @@ static void emit(VqaTsMon *m, const char *kind, VqaEventState state, VqaSeverity
     va_start(args, fmt);
     vsnprintf(details, sizeof(details), fmt, args);
     va_end(args);
-    m->report(m->opaque, kind, state, severity, value, details);
+    m->report(m->opaque, kind, state, severity, value, 0, details);
 }
 
 /* n more errors. @return whether to report now. */
@@ -278,7 +278,7 @@ static void set_missing(VqaTsMon *m, PidState *st, double late_s)
     start_details(m, st, late_s, details, sizeof(details));
     iv->open = 1;
     iv->onset_s = st->ok_s;
-    m->report(m->opaque, check_kind[check], VQA_EVENT_START, VQA_SEVERITY_ERROR, late_s,
+    m->report(m->opaque, check_kind[check], VQA_EVENT_START, VQA_SEVERITY_ERROR, late_s, late_s,
               details);
 }
 

@@ -43,9 +43,9 @@
  * memchr pass over those bytes. vqa_tsmon_active() tells which case holds.
  *
  * Mapping a report to an event (VqaEvent): kind and state as given; t is the
- * stream's latest media time (the lead's choice); a START's details carry
- * "late_s", the seconds (on the monitor's clock) since the condition began,
- * to back-date t by. value and details as documented in docs/ts-checks.md.
+ * stream's latest media time (the lead's choice), back-dated by late_s for a
+ * START. value and details as documented in docs/ts-checks.md (the details of
+ * a missing-table or missing-PID START repeat late_s for the user).
  *
  * Thread-safety: one thread at a time for every function except
  * vqa_tsmon_active and vqa_tsmon_get_counters, which may be called from any
@@ -67,10 +67,13 @@ typedef struct VqaTsMon VqaTsMon;
  * One check result.
  * @param kind         "stream.ts_sync_loss", … (static strings)
  * @param state        VQA_EVENT_START / VQA_EVENT_END / VQA_EVENT_INSTANT
+ * @param late_s       START only: seconds (on the monitor's clock) since the condition
+ *                     began, to back-date the event by; 0 otherwise
  * @param details_json a JSON object; valid only during the call
  */
 typedef void (*VqaTsReport)(void *opaque, const char *kind, VqaEventState state,
-                            VqaSeverity severity, double value, const char *details_json);
+                            VqaSeverity severity, double value, double late_s,
+                            const char *details_json);
 
 /** Where the timing rules (PAT/PMT/PID timeouts, rate limits) take their time from. */
 typedef enum VqaTsClock {
