@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clocale.h"
 #include "clock.h"
 #include "internal.h"
 #include "logging.h"
@@ -71,6 +72,7 @@ static int cores(void)
 static void *watch_main(void *arg)
 {
     VqaContext *ctx = arg;
+    vqa_thread_use_c_locale();
     pthread_mutex_lock(&ctx->lock);
     while (!ctx->watch_stop) {
         struct timespec next;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clocale.h"
 #include "json.h"
 #include "vqa/event.h"
 
@@ -54,7 +55,9 @@ static void put_number(JsonWriter *w, double v)
         return;
     }
     char num[400]; /* %.6f of DBL_MAX needs 316 bytes */
+    locale_t host_locale = vqa_c_locale_enter(); /* JSON's '.', whatever the host's LC_NUMERIC */
     int n = snprintf(num, sizeof(num), "%.6f", v);
+    vqa_c_locale_leave(host_locale);
     if (n <= 0 || (size_t)n >= sizeof(num)) {
         put_str(w, "null");
         return;

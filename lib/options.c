@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clocale.h"
 #include "logging.h"
 #include "mem.h"
 #include "options.h"
@@ -131,7 +132,9 @@ static int parse_double(const char *s, double *out)
 {
     char *end = NULL;
     errno = 0;
+    locale_t host_locale = vqa_c_locale_enter(); /* "0.5" whatever the host's LC_NUMERIC */
     double v = strtod(s, &end);
+    vqa_c_locale_leave(host_locale);
     if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
         return -1;
     *out = v;

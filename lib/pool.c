@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clocale.h"
 #include "mem.h"
 #include "pool.h"
 #include "vqa/common.h"
@@ -26,6 +27,7 @@ static void *worker_main(void *arg)
 {
     VqaPool *pool = arg;
     current_pool = pool;
+    vqa_thread_use_c_locale();
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         while (!pool->head && !pool->closing)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clocale.h"
 #include "clock.h"
 #include "internal.h"
 #include "logging.h"
@@ -222,6 +223,7 @@ static void flush_locked(VqaSink *s)
 static void *sink_main(void *arg)
 {
     VqaSink *s = arg;
+    vqa_thread_use_c_locale();
     pthread_mutex_lock(&s->lock);
     while (!s->aborting) {
         int asked = s->flush_wanted > s->flushed && s->done >= s->flush_wanted;

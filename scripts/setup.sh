@@ -10,6 +10,7 @@ packages=(
     libcmocka-dev ffmpeg libebur128-dev time libcurl4-openssl-dev libmicrohttpd-dev
     python3   # the Python binding's tests and install (standard library only)
     chromium   # renders `vqa scan --report` in tests/test_report.py
+    locales    # locale definitions: tests/test_locale.c builds de_DE with localedef
 )
 
 missing=()

@@ -178,13 +178,34 @@ static const char *scan_string(const char *p, char *out, size_t out_size)
     return *p == '"' ? p + 1 : NULL;
 }
 
+static const char *skip_digits(const char *p)
+{
+    const char *start = p;
+    while (isdigit((unsigned char)*p))
+        p++;
+    return p > start ? p : NULL;
+}
+
+/* JSON's number grammar (RFC 8259), not strtod: it would follow the
+ * locale, and accepts more (hex, "inf", a leading '+'). */
 static const char *skip_number(const char *p)
 {
-    char *end;
-    if (*p != '-' && !isdigit((unsigned char)*p))
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (!(p = skip_digits(p)))
         return NULL;
-    strtod(p, &end);
-    return end > p ? end : NULL;
+    if (*p == '.' && !(p = skip_digits(p + 1)))
+        return NULL;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(p = skip_digits(p)))
+            return NULL;
+    }
+    return p;
 }
 
 static const char *skip_container(const char *p, int depth)
