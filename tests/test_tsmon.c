@@ -523,17 +523,24 @@ static VqaTsMon *new_mon(Rec *r, VqaTsClock clock)
     return m;
 }
 
+/* A wall-clock monitor over the whole mux, reset at the end (counters may be NULL). */
+static void monitor_wall(Rec *r, const Mux *x, size_t chunk, uint32_t seed,
+                         VqaTsMonCounters *counters)
+{
+    VqaTsMon *m = new_mon(r, VQA_TS_CLOCK_WALL);
+    feed_wall(m, r, x, chunk, seed);
+    vqa_tsmon_reset(m);
+    if (counters)
+        vqa_tsmon_get_counters(m, counters);
+    vqa_tsmon_free(&m);
+}
+
 static void run_gen(Rec *r, const Gen *g, VqaTsMonCounters *counters)
 {
     Mux x;
     mux_init(&x, 188);
     gen_stream(&x, g);
-    VqaTsMon *m = new_mon(r, VQA_TS_CLOCK_WALL);
-    feed_wall(m, r, &x, 0, 7);
-    vqa_tsmon_reset(m);
-    if (counters)
-        vqa_tsmon_get_counters(m, counters);
-    vqa_tsmon_free(&m);
+    monitor_wall(r, &x, 0, 7, counters);
     mux_free(&x);
     assert_balanced(r);
 }
@@ -740,12 +747,8 @@ static void test_one_bad_sync_byte(void **state)
     gen_stream(&x, &(Gen){ .duration_s = 2 });
     size_t i = pid_packet_at(&x, VIDEO_PID, 1.0);
     x.buf[i * 188] = 0x46;
-    VqaTsMon *m = new_mon(&r, VQA_TS_CLOCK_WALL);
-    feed_wall(m, &r, &x, 0, 5);
-    vqa_tsmon_reset(m);
     VqaTsMonCounters c;
-    vqa_tsmon_get_counters(m, &c);
-    vqa_tsmon_free(&m);
+    monitor_wall(&r, &x, 0, 5, &c);
     assert_int_equal(count_ev(&r, "stream.ts_sync_loss", VQA_EVENT_START), 0);
     assert_int_equal(count_ev(&r, "stream.ts_sync_byte", VQA_EVENT_INSTANT), 1);
     const Ev *e = get_ev(&r, "stream.ts_sync_byte", VQA_EVENT_INSTANT, 0);
@@ -773,12 +776,8 @@ static void test_sync_loss_and_regain(void **state)
     size_t first = packet_at(&x, 1.0);
     for (size_t i = first; i < first + 10; i++)
         x.buf[i * 188] = 0x00;
-    VqaTsMon *m = new_mon(&r, VQA_TS_CLOCK_WALL);
-    feed_wall(m, &r, &x, 0, 9);
-    vqa_tsmon_reset(m);
     VqaTsMonCounters c;
-    vqa_tsmon_get_counters(m, &c);
-    vqa_tsmon_free(&m);
+    monitor_wall(&r, &x, 0, 9, &c);
     assert_balanced(&r);
     assert_int_equal(count_ev(&r, "stream.ts_sync_loss", VQA_EVENT_START), 1);
     const Ev *start = get_ev(&r, "stream.ts_sync_loss", VQA_EVENT_START, 0);
@@ -848,10 +847,7 @@ static void test_sync_byte_rate_limit(void **state)
     size_t a = packet_at(&x, 1.0), b = packet_at(&x, 1.5), n_bad = 0;
     for (size_t i = a; i < b; i += 4, n_bad++)
         x.buf[i * 188] = 0x48;
-    VqaTsMon *m = new_mon(&r, VQA_TS_CLOCK_WALL);
-    feed_wall(m, &r, &x, 0, 1);
-    vqa_tsmon_reset(m);
-    vqa_tsmon_free(&m);
+    monitor_wall(&r, &x, 0, 1, NULL);
     assert_int_equal(count_ev(&r, "stream.ts_sync_loss", VQA_EVENT_START), 0);
     assert_int_equal(count_ev(&r, "stream.ts_sync_byte", VQA_EVENT_INSTANT), 2);
     const Ev *e1 = get_ev(&r, "stream.ts_sync_byte", VQA_EVENT_INSTANT, 0);
@@ -898,10 +894,7 @@ static void test_cc_duplicates(void **state)
         for (int k = 0; k < copies; k++)
             put_packet(&y, x.buf + i * 188, x.t[i]);
     }
-    VqaTsMon *m = new_mon(&r, VQA_TS_CLOCK_WALL);
-    feed_wall(m, &r, &y, 0, 2);
-    vqa_tsmon_reset(m);
-    vqa_tsmon_free(&m);
+    monitor_wall(&r, &y, 0, 2, NULL);
     /* one duplicate is allowed; a packet sent three times is an error */
     assert_int_equal(r.n, 1);
     const Ev *e = get_ev(&r, "stream.ts_cc", VQA_EVENT_INSTANT, 0);
@@ -926,10 +919,7 @@ static void test_cc_same_counter_new_content(void **state)
     emit_packet(&x, &(Packet){ .pid = 0x300, .payload = payload, .n = 184, .cc = 5 }, 1.0);
     payload[0] = 0x34;
     emit_packet(&x, &(Packet){ .pid = 0x300, .payload = payload, .n = 184, .cc = 5 }, 1.0);
-    VqaTsMon *m = new_mon(&r, VQA_TS_CLOCK_WALL);
-    feed_wall(m, &r, &x, 188, 0);
-    vqa_tsmon_reset(m);
-    vqa_tsmon_free(&m);
+    monitor_wall(&r, &x, 188, 0, NULL);
     assert_int_equal(r.n, 1);
     assert_true(has_text(&r.ev[0], "\"reason\":\"discontinuity\""));
     assert_int_equal(num_field(&r.ev[0], "pid"), 0x300);
@@ -1304,17 +1294,11 @@ static void test_wall_chunking_identical(void **state)
     Mux x;
     make_faulty_stream(&x);
     Rec ref = { 0 };
-    VqaTsMon *m = new_mon(&ref, VQA_TS_CLOCK_WALL);
-    feed_wall(m, &ref, &x, 188, 0);
-    vqa_tsmon_reset(m);
-    vqa_tsmon_free(&m);
+    monitor_wall(&ref, &x, 188, 0, NULL);
     assert_true(ref.n >= 8);
     for (uint32_t seed = 1; seed <= 3; seed++) {
         Rec r = { 0 };
-        m = new_mon(&r, VQA_TS_CLOCK_WALL);
-        feed_wall(m, &r, &x, seed == 3 ? 1 : 0, seed);
-        vqa_tsmon_reset(m);
-        vqa_tsmon_free(&m);
+        monitor_wall(&r, &x, seed == 3 ? 1 : 0, seed, NULL);
         events_equal(&ref, &r);
         rec_free(&r);
     }
