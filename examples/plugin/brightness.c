@@ -81,16 +81,5 @@ static const VqaDetectorClass brightness_class = {
     .process = brightness_process,
 };
 
-static const VqaDetectorClass *const brightness_detectors[] = { &brightness_class, NULL };
-
-static const VqaPluginDesc brightness_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "brightness",
-    .version = "1.0.0",
-    .license = "BSD-2-Clause",
-    .description = "Example third-party plugin: reports dark pictures",
-    .detectors = brightness_detectors,
-};
-
-VQA_PLUGIN_DEFINE(brightness_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(brightness_class, "brightness", "1.0.0", "BSD-2-Clause",
+                           "Example third-party plugin: reports dark pictures")

@@ -186,6 +186,30 @@ typedef const VqaPluginDesc *(*VqaPluginEntryFn)(void);
     VQA_PLUGIN_EXPORT const VqaPluginDesc *vqa_plugin_entry_v1(void);          \
     VQA_PLUGIN_EXPORT const VqaPluginDesc *vqa_plugin_entry_v1(void) { return &(desc); }
 
+/**
+ * Export a plugin made of one detector class, the common case: defines the
+ * class list, the descriptor and the entry function. For example
+ *
+ *     VQA_PLUGIN_DEFINE_DETECTOR(black_class, "black", "1.0.0", "BSD-2-Clause",
+ *                                "black picture detection")
+ *
+ * A plugin with several classes writes its VqaPluginDesc and uses
+ * VQA_PLUGIN_DEFINE. (C, or C++20 for the designated initialisers.)
+ */
+#define VQA_PLUGIN_DEFINE_DETECTOR(cls, plugin_name, plugin_version, plugin_license,       \
+                                   plugin_description)                                   \
+    static const VqaDetectorClass *const vqa_plugin_detectors_[] = { &(cls), NULL };    \
+    static const VqaPluginDesc vqa_plugin_desc_ = {                                      \
+        .struct_size = sizeof(VqaPluginDesc),                                            \
+        .abi_minor = VQA_PLUGIN_ABI_MINOR,                                               \
+        .name = (plugin_name),                                                           \
+        .version = (plugin_version),                                                     \
+        .license = (plugin_license),                                                     \
+        .description = (plugin_description),                                             \
+        .detectors = vqa_plugin_detectors_,                                              \
+    };                                                                                   \
+    VQA_PLUGIN_DEFINE(vqa_plugin_desc_)
+
 /* Convenience wrappers for plugin code. */
 
 #if defined(__GNUC__)

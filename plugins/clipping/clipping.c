@@ -307,16 +307,5 @@ static const VqaDetectorClass clip_class = {
     .close = clip_close,
 };
 
-static const VqaDetectorClass *const clip_detectors[] = { &clip_class, NULL };
-
-static const VqaPluginDesc clip_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "clipping",
-    .version = "1.0.0",
-    .license = "BSD-2-Clause",
-    .description = "audio clipping detection",
-    .detectors = clip_detectors,
-};
-
-VQA_PLUGIN_DEFINE(clip_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(clip_class, "clipping", "1.0.0", "BSD-2-Clause",
+                           "audio clipping detection")

@@ -571,16 +571,5 @@ static const VqaDetectorClass loudness_class = {
     .close = loudness_close,
 };
 
-static const VqaDetectorClass *const loudness_detectors[] = { &loudness_class, NULL };
-
-static const VqaPluginDesc loudness_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "loudness",
-    .version = "1.0.0",
-    .license = "BSD-2-Clause",
-    .description = "EBU R128 / ITU-R BS.1770-4 loudness monitoring with libebur128",
-    .detectors = loudness_detectors,
-};
-
-VQA_PLUGIN_DEFINE(loudness_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(loudness_class, "loudness", "1.0.0", "BSD-2-Clause",
+                           "EBU R128 / ITU-R BS.1770-4 loudness monitoring with libebur128")

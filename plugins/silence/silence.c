@@ -395,16 +395,5 @@ static const VqaDetectorClass silence_class = {
     .close = silence_close,
 };
 
-static const VqaDetectorClass *const silence_detectors[] = { &silence_class, NULL };
-
-static const VqaPluginDesc silence_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "silence",
-    .version = "1.1.0",
-    .license = "BSD-2-Clause",
-    .description = "audio silence detection: the whole track and dead channels",
-    .detectors = silence_detectors,
-};
-
-VQA_PLUGIN_DEFINE(silence_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(silence_class, "silence", "1.1.0", "BSD-2-Clause",
+                           "audio silence detection: the whole track and dead channels")
