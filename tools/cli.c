@@ -183,6 +183,19 @@ const char *cli_split_input(const char *arg, char *id, size_t id_size)
     return eq + 1;
 }
 
+void cli_stream_settings(const ToolOptions *opts, int i, VqaStreamSettings *ss, char *id,
+                         size_t id_size)
+{
+    vqa_stream_default_settings(ss);
+    ss->url = cli_split_input(opts->inputs[i], id, id_size);
+    if (!id[0])
+        snprintf(id, id_size, "%d", i);
+    ss->id = id;
+    ss->detectors = opts->detectors;
+    ss->cost = opts->cost;
+    ss->hwaccel = opts->hwaccel;
+}
+
 static int parse_log_level(const char *name, VqaLogLevel *out)
 {
     for (int l = VQA_LOG_NONE; l <= VQA_LOG_TRACE; l++) {

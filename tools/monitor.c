@@ -128,14 +128,7 @@ static int add_streams(MonitorRun *run, VqaContext *ctx)
     for (int i = 0; i < opts->nb_inputs; i++) {
         char id[STREAM_ID_MAX];
         VqaStreamSettings ss;
-        vqa_stream_default_settings(&ss);
-        ss.url = cli_split_input(opts->inputs[i], id, sizeof(id));
-        if (!id[0])
-            snprintf(id, sizeof(id), "%d", i);
-        ss.id = id;
-        ss.detectors = opts->detectors;
-        ss.cost = opts->cost;
-        ss.hwaccel = opts->hwaccel;
+        cli_stream_settings(opts, i, &ss, id, sizeof(id));
         ss.live = 1;
         ss.realtime = is_local_file(ss.url);
         ss.stall_timeout = opts->stall_timeout;

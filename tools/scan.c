@@ -113,14 +113,7 @@ static int add_streams(ScanRun *run, VqaContext *ctx, const ToolOptions *opts)
     for (int i = 0; i < opts->nb_inputs; i++) {
         char id[STREAM_ID_MAX];
         VqaStreamSettings ss;
-        vqa_stream_default_settings(&ss);
-        ss.url = cli_split_input(opts->inputs[i], id, sizeof(id));
-        if (!id[0])
-            snprintf(id, sizeof(id), "%d", i);
-        ss.id = id;
-        ss.detectors = opts->detectors;
-        ss.cost = opts->cost;
-        ss.hwaccel = opts->hwaccel;
+        cli_stream_settings(opts, i, &ss, id, sizeof(id));
         VqaStream *stream = NULL;
         pthread_mutex_lock(&run->lock);
         int ret = run->interrupted ? VQA_ERROR_STOPPED : vqa_stream_add(ctx, &stream, &ss);

@@ -122,6 +122,13 @@ VqaLogger cli_logger(VqaLogLevel level);
  * @return the URL part (points into arg)
  */
 const char *cli_split_input(const char *arg, char *id, size_t id_size);
+/**
+ * Stream settings of input i from the options shared by scan and monitor:
+ * url and id (the "ID=" part, else the input's index, written to id),
+ * detectors, cost level, hardware decoding.
+ */
+void cli_stream_settings(const ToolOptions *opts, int i, VqaStreamSettings *ss, char *id,
+                         size_t id_size);
 
 /* sinks.c */
 
