@@ -106,16 +106,24 @@ static void scan_clip(VqaContext *ctx)
     vqa_stream_remove(&st);
 }
 
+/* A receiver on loopback (see receiver_start) and its URL for path. */
+static HttpReceiver *start_receiver(ReceiverMode mode, int fail_first, int fail_status,
+                                   const char *path, char *url, size_t url_size)
+{
+    HttpReceiver *rx = receiver_start(mode, fail_first, fail_status);
+    assert_non_null(rx);
+    receiver_url(rx, path, url, url_size);
+    return rx;
+}
+
 /* Each event is POSTed once, as its JSON line, with the headers asked for. */
 static void test_webhook_posts_each_event_once(void **state)
 {
     (void)state;
     Fixture f;
     fixture_open(&f, 1);
-    HttpReceiver *rx = receiver_start(RECEIVER_ANSWER, 0, 0);
-    assert_non_null(rx);
     char url[128];
-    receiver_url(rx, "/hook", url, sizeof(url));
+    HttpReceiver *rx = start_receiver(RECEIVER_ANSWER, 0, 0, "/hook", url, sizeof(url));
     static const char *const headers[] = { "X-Test: token-42", NULL };
     VqaWebhookSinkSettings w = webhook_settings(url);
     assert_int_equal(w.timeout_ms, 5000);
@@ -154,10 +162,8 @@ static void test_webhook_retries_server_errors(void **state)
     (void)state;
     Fixture f;
     fixture_open(&f, 1);
-    HttpReceiver *rx = receiver_start(RECEIVER_ANSWER, 2, 503);
-    assert_non_null(rx);
     char url[128];
-    receiver_url(rx, "/", url, sizeof(url));
+    HttpReceiver *rx = start_receiver(RECEIVER_ANSWER, 2, 503, "/", url, sizeof(url));
     VqaWebhookSinkSettings w = webhook_settings(url);
     w.backoff_initial_ms = 10;
     w.backoff_max_ms = 20;
@@ -189,10 +195,8 @@ static void test_webhook_gives_up(void **state)
     (void)state;
     Fixture f;
     fixture_open(&f, 1);
-    HttpReceiver *rx = receiver_start(RECEIVER_ANSWER, 1000, 404);
-    assert_non_null(rx);
     char url[128];
-    receiver_url(rx, "/missing", url, sizeof(url));
+    HttpReceiver *rx = start_receiver(RECEIVER_ANSWER, 1000, 404, "/missing", url, sizeof(url));
     VqaWebhookSinkSettings w = webhook_settings(url);
     w.backoff_initial_ms = 1;
     w.backoff_max_ms = 1;
@@ -270,10 +274,8 @@ static void test_scan_events_reach_every_sink(void **state)
     (void)state;
     Fixture f;
     fixture_open(&f, 2);
-    HttpReceiver *rx = receiver_start(RECEIVER_ANSWER, 0, 0);
-    assert_non_null(rx);
     char url[128];
-    receiver_url(rx, "/events", url, sizeof(url));
+    HttpReceiver *rx = start_receiver(RECEIVER_ANSWER, 0, 0, "/events", url, sizeof(url));
     VqaWebhookSinkSettings w = webhook_settings(url);
     VqaSink *hook = NULL, *file = NULL;
     assert_int_equal(vqa_context_add_webhook_sink(f.ctx, &hook, &w, NULL), 0);
