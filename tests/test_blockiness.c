@@ -286,6 +286,7 @@ static void test_corruption_open_at_the_end(void **state)
 typedef struct Interval {
     int n;              /* events seen */
     double start, end;  /* the first START and its END */
+    double next_start;  /* the second START, if any */
     char details[256];
 } Interval;
 
@@ -294,6 +295,8 @@ static void collect(void *cookie, const VqaEvent *ev)
     Interval *iv = cookie;
     if (strcmp(ev->kind, KIND))
         return;
+    if (ev->state == VQA_EVENT_START && iv->n == 1)
+        iv->next_start = ev->t;
     if (ev->state == VQA_EVENT_START && iv->n++ == 0)
         iv->start = ev->t;
     if (ev->state == VQA_EVENT_END && iv->n == 1) {
@@ -407,7 +410,8 @@ static void test_damaged_transport_stream(void **state)
     Interval iv;
     scan_file(bad, &iv);
     if (iv.n != 1)
-        fail_msg("damage over frames [%d, %d): %d events", first, end, iv.n);
+        fail_msg("damage over frames [%d, %d): %d events, [%.3f, %.3f) then from %.3f", first,
+                 end, iv.n, iv.start, iv.end, iv.next_start);
     if (fabs(iv.start - first * FRAME_S) > FRAME_S + 1e-6 ||
         fabs(iv.end - end * FRAME_S) > FRAME_S + 1e-6)
         fail_msg("event [%.3f, %.3f) for damage over [%.3f, %.3f) %s", iv.start, iv.end,
