@@ -24,6 +24,28 @@
  *    it shows anyway are a new coding norm (I-frame pulsing, a bitrate
  *    switch) and reseed the baselines. Picture evidence alone therefore
  *    misses corruption that lands exactly on an unflagged key frame.
+ *  - lasting steps (option `lasting`, off by default): per boundary segment, a
+ *    luma step that the gradients just inside the blocks do not explain, held
+ *    for BLK_PERSIST pictures in a row where the stream's clean pictures
+ *    seldom step (a norm per segment, learnt for BLK_WARMUP pictures; a clean
+ *    key frame's own steps join it). It sees the faint edges of concealed
+ *    patches baked into the picture by a transcoder, which the two-sided test
+ *    above misses. It is off because content makes the same evidence: on a
+ *    clean testsrc2 clip (even coded losslessly, x264 -qp 0) a slow diagonal
+ *    band whose staircase repeats every 16/3 px puts one step on every
+ *    vertical grid line, and while the band stands still for 3 pictures those
+ *    steps are indistinguishable, segment by segment, from a concealed block's
+ *    edge; the burst covers 8% of the blocks in a chain, as clustered as real
+ *    damage. Neither clustering, nor the other sides of the block, nor an
+ *    off-grid control (the largest step on the lines parallel to the boundary
+ *    inside the blocks) separated it from corrupt_reencoded's damage
+ *    (docs/accuracy.md).
+ *
+ * A run confirmed by the picture alone is held, once reported, until the
+ * picture has shown no evidence for `hold` seconds (a transcoder's key frame
+ * re-encodes the damage, so a key frame proves nothing there); its END is
+ * back-dated to the first quiet picture. A run confirmed by the decoder is
+ * held until a clean key frame or `propagation` seconds without evidence.
  *
  * The grid only exists at full resolution, so the input is GRAY8 at full
  * size (the converter hands over the decoder's luma plane without a copy)
@@ -32,10 +54,11 @@
  * Both kinds of boundary are scanned in SIMD loops over whole rows (see
  * blk_vertical_sums), the edge level is summed in integers, and the scan is
  * also compiled for AVX2 (../common/simd.h): with the same results, it takes
- * less than half the time per picture it did (docs/performance.md). Sampling every fourth row along the vertical boundaries would save
- * another fifth, but made the evidence noisy enough for a false alarm on a
- * 320x240 clip of the accuracy corpus (300 blocks: 3 blocks are the 1%
- * threshold). Decoder flags are evidence on every frame.
+ * less than half the time per picture it did (docs/performance.md). Sampling
+ * every fourth row along the vertical boundaries would save another fifth,
+ * but made the evidence noisy enough for a false alarm on a 320x240 clip of
+ * the accuracy corpus (300 blocks: 3 blocks are the 1% threshold). Decoder
+ * flags are evidence on every frame.
  *
  * A run of min_frames consecutive corrupted frames is reported, START
  * back-dated to its first frame, END at the first clean frame. The value is
@@ -804,8 +827,8 @@ static const VqaOption blk_options[] = {
       "the picture shows no evidence and no clean key frame comes", "s", VQA_OPT_DOUBLE,
       offsetof(BlkPriv, hold_s), 1.0, NULL, 0, 3600, 0, { NULL, NULL } },
     { "lasting", "also count new block-edge steps that last 3+ pictures (finds faint "
-      "concealment re-encoded after a transcoder; experimental: can alarm on busy synthetic "
-      "content)", NULL, VQA_OPT_BOOL, offsetof(BlkPriv, use_lasting), 0, NULL, 0, 1, 0,
+      "concealment re-encoded after a transcoder; experimental: synthetic content whose "
+      "sharp edges stand still on the grid raises false alarms)", NULL, VQA_OPT_BOOL, offsetof(BlkPriv, use_lasting), 0, NULL, 0, 1, 0,
       { NULL, NULL } },
     { "decoder_flags", "use the decoder's error flags as evidence", NULL, VQA_OPT_BOOL,
       offsetof(BlkPriv, use_decoder), 1, NULL, 0, 1, 0, { NULL, NULL } },
