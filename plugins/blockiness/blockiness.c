@@ -299,7 +299,7 @@ VQA_SIMD_INLINE void blk_block_sums(const int16_t *restrict excess, const int n,
 VQA_SIMD_INLINE void blk_horizontal_row(const uint8_t *base, ptrdiff_t stride, int y, int b,
                                          int cols, int16_t *restrict excess,
                                          int16_t *restrict across, int32_t *restrict sums,
-                                         int32_t *restrict across_sums)
+                                         int32_t *restrict across_sums, const int want_across)
 {
     const uint8_t *restrict r0 = base + (y - 2) * stride, *restrict r1 = r0 + stride;
     const uint8_t *restrict r2 = r1 + stride, *restrict r3 = r2 + stride;
@@ -312,10 +312,12 @@ VQA_SIMD_INLINE void blk_horizontal_row(const uint8_t *base, ptrdiff_t stride, i
     }
     if (per_block == 8) { /* 16 x 16 macroblocks */
         blk_block_sums(excess, 8, cols, sums);
-        blk_block_sums(across, 8, cols, across_sums);
+        if (want_across)
+            blk_block_sums(across, 8, cols, across_sums);
     } else {
         blk_block_sums(excess, per_block, cols, sums);
-        blk_block_sums(across, per_block, cols, across_sums);
+        if (want_across)
+            blk_block_sums(across, per_block, cols, across_sums);
     }
 }
 
@@ -367,7 +369,7 @@ VQA_SIMD_INLINE int blk_scan_row(BlkPriv *p, const VqaFrame *f, int by, int rows
         memset(p->hacross, 0, sizeof(*p->hacross) * (size_t)cols);
     } else if (b % BLK_COL_STEP == 0) {
         blk_horizontal_row(luma, stride, (by + 1) * b, b, cols, p->excess, p->across, p->hsum,
-                           p->hacross);
+                           p->hacross, p->use_lasting);
     } else {
         for (int bx = 0; bx < cols; bx++)
             p->hsum[bx] = blk_horizontal_sum(luma, stride, (by + 1) * b, bx * b, b,
@@ -376,21 +378,26 @@ VQA_SIMD_INLINE int blk_scan_row(BlkPriv *p, const VqaFrame *f, int by, int rows
     /* A segment steps when A >= STEP_MIN n and A >= RATIO I / 2 + n, with A the sum of the
      * steps across it over its n samples and I that of the two gradients inside; the sums
      * above hold E = 2A - I, so I = 2A - E. */
-    const int nh = blk_samples_h(b), nv = blk_samples_v(b);
-    uint8_t *step_h = p->step_h + (size_t)by * cols, *step_v = p->step_v + (size_t)by * cols;
     int64_t pos_h = 0, pos_v = 0;
     for (int bx = 0; bx < cols; bx++) {
         const int h = p->hsum[bx];
         const int v = p->vsum[bx];
-        const int ah = p->hacross[bx], av = p->vacross[bx];
         p->bottom[bx] = h >= thr_h;
         p->vert[bx] = bx > 0 && v >= thr_v;
-        step_h[bx] = ah >= BLK_STEP_MIN * nh &&
-                     2 * ah >= BLK_STEP_RATIO * (2 * ah - h) + 2 * nh;
-        step_v[bx] = bx > 0 && av >= BLK_STEP_MIN * nv &&
-                     2 * av >= BLK_STEP_RATIO * (2 * av - v) + 2 * nv;
         pos_h += h > 0 ? h : 0;
         pos_v += v > 0 ? v : 0;
+    }
+    if (p->use_lasting) { /* the steps cost a tenth of the scan: only when they are used */
+        const int nh = blk_samples_h(b), nv = blk_samples_v(b);
+        uint8_t *step_h = p->step_h + (size_t)by * cols, *step_v = p->step_v + (size_t)by * cols;
+        for (int bx = 0; bx < cols; bx++) {
+            const int h = p->hsum[bx], v = p->vsum[bx];
+            const int ah = p->hacross[bx], av = p->vacross[bx];
+            step_h[bx] = ah >= BLK_STEP_MIN * nh &&
+                         2 * ah >= BLK_STEP_RATIO * (2 * ah - h) + 2 * nh;
+            step_v[bx] = bx > 0 && av >= BLK_STEP_MIN * nv &&
+                         2 * av >= BLK_STEP_RATIO * (2 * av - v) + 2 * nv;
+        }
     }
     edges->horizontal += pos_h;
     edges->vertical += pos_v;
