@@ -34,6 +34,7 @@ typedef enum Look {
     LOOK_CLEAN,     /* smooth moving picture */
     LOOK_GARBAGE,   /* the clean picture with a region of random 16x16 blocks */
     LOOK_QUANTISED, /* every 8x8 block flattened to a coarse level (compression blocking) */
+    LOOK_OFFSET,    /* the garbage region's blocks only shifted in level (faint concealment) */
 } Look;
 
 typedef struct Scenario {
@@ -44,6 +45,7 @@ typedef struct Scenario {
     int key_every;        /* VQA_FRAME_KEY on every n-th frame; 0 = only frame 0 */
     int total;
     const char *args;
+    int quiet_frame;      /* if > 0: this frame inside [from, to) is painted clean */
 } Scenario;
 
 /* A natural-ish picture: low-frequency waves that drift, plus a little grain. The waves
@@ -106,10 +108,25 @@ static void quantise(HarnessPicture *pic)
         }
 }
 
+/* Every other block of the garbage region lifted by 24 levels: the picture stays smooth inside
+ * each block, only the block edges step, as where concealment pasted a stale patch. */
+static void paint_offset(HarnessPicture *pic)
+{
+    for (int by = GARBAGE_BY; by < GARBAGE_BY + GARBAGE_ROWS; by++)
+        for (int bx = GARBAGE_BX + (by & 1); bx < GARBAGE_BX + GARBAGE_COLS; bx += 2)
+            for (int y = 0; y < MB; y++) {
+                uint8_t *row = pic->pixels + (by * MB + y) * pic->stride + bx * MB;
+                for (int x = 0; x < MB; x++)
+                    row[x] = (uint8_t)(row[x] + 24 > 255 ? 255 : row[x] + 24);
+            }
+}
+
 static void paint(HarnessPicture *pic, const Scenario *sc, int i, HarnessRng *rng)
 {
     paint_clean(pic, i, rng);
-    int in = i >= sc->from && i < sc->to;
+    int in = i >= sc->from && i < sc->to && !(sc->quiet_frame > 0 && i == sc->quiet_frame);
+    if (in && sc->look == LOOK_OFFSET)
+        paint_offset(pic);
     if ((in && sc->look == LOOK_QUANTISED) || sc->quantised_always)
         quantise(pic);
     if (in && sc->look == LOOK_GARBAGE)
@@ -261,6 +278,38 @@ static void test_compression_blocking_is_not_corruption(void **state)
     harness_close(&h);
 }
 
+/* Picture evidence that lapses for a frame inside a run does not split it: once reported, the
+ * run is held until the picture has been quiet for `hold` s, and its END is back-dated to
+ * when it went quiet. */
+static void test_picture_run_held_across_a_quiet_frame(void **state)
+{
+    (void)state;
+    Harness h;
+    const Scenario sc = { LOOK_GARBAGE, 0, 50, 60, 0, 0, 30, 100, NULL, 55 };
+    run(&h, &sc);
+    assert_one_event(&h, 50, 60, VQA_SEVERITY_WARNING, "picture");
+    harness_close(&h);
+    /* With no hold, the quiet frame ends the run and the rest is a second report. */
+    const Scenario no_hold = { LOOK_GARBAGE, 0, 50, 60, 0, 0, 30, 100, "hold=0", 55 };
+    run(&h, &no_hold);
+    assert_int_equal(harness_count(&h, KIND, VQA_EVENT_START), 2);
+    harness_close(&h);
+}
+
+/* Blocks only lifted in level, in a checkerboard (no garbage content inside them): found with
+ * their bounds and a plausible share, also with the lasting-step evidence on (whose back-dating
+ * must not move the onset before the first shifted frame). */
+static void test_level_shifted_blocks_found(void **state)
+{
+    (void)state;
+    Harness h;
+    const Scenario sc = { LOOK_OFFSET, 0, 50, 70, 0, 0, 0, 100, "lasting=1" };
+    run(&h, &sc);
+    const HarnessEvent *e = assert_one_event(&h, 50, 70, VQA_SEVERITY_WARNING, "picture");
+    assert_true(e->value > 0.02 && e->value < 0.25);
+    harness_close(&h);
+}
+
 static void test_corruption_open_at_the_end(void **state)
 {
     (void)state;
@@ -286,6 +335,7 @@ static void test_corruption_open_at_the_end(void **state)
 typedef struct Interval {
     int n;              /* events seen */
     double start, end;  /* the first START and its END */
+    double next_start;  /* the second START, if any */
     char details[256];
 } Interval;
 
@@ -294,6 +344,8 @@ static void collect(void *cookie, const VqaEvent *ev)
     Interval *iv = cookie;
     if (strcmp(ev->kind, KIND))
         return;
+    if (ev->state == VQA_EVENT_START && iv->n == 1)
+        iv->next_start = ev->t;
     if (ev->state == VQA_EVENT_START && iv->n++ == 0)
         iv->start = ev->t;
     if (ev->state == VQA_EVENT_END && iv->n == 1) {
@@ -407,7 +459,8 @@ static void test_damaged_transport_stream(void **state)
     Interval iv;
     scan_file(bad, &iv);
     if (iv.n != 1)
-        fail_msg("damage over frames [%d, %d): %d events", first, end, iv.n);
+        fail_msg("damage over frames [%d, %d): %d events, [%.3f, %.3f) then from %.3f", first,
+                 end, iv.n, iv.start, iv.end, iv.next_start);
     if (fabs(iv.start - first * FRAME_S) > FRAME_S + 1e-6 ||
         fabs(iv.end - end * FRAME_S) > FRAME_S + 1e-6)
         fail_msg("event [%.3f, %.3f) for damage over [%.3f, %.3f) %s", iv.start, iv.end,
@@ -446,6 +499,8 @@ int main(void)
         cmocka_unit_test(test_garbage_with_errors_is_decoder_confirmed),
         cmocka_unit_test(test_compression_blocking_is_not_corruption),
         cmocka_unit_test(test_corruption_open_at_the_end),
+        cmocka_unit_test(test_picture_run_held_across_a_quiet_frame),
+        cmocka_unit_test(test_level_shifted_blocks_found),
         cmocka_unit_test(test_damaged_transport_stream),
         cmocka_unit_test(test_heavy_compression_is_not_corruption),
     };

@@ -346,6 +346,11 @@ def corrupt_ts(data, targets_s, seed):
 def psnr_per_frame(test, ref, stats):
     ffmpeg(['-i', test, '-i', ref, '-lavfi', '[0:v][1:v]psnr=stats_file=%s' % stats,
             '-f', 'null', '-'])
+    return read_psnr(stats)
+
+
+def read_psnr(stats):
+    """Per-frame luma PSNR from the psnr filter's stats file."""
     values = []
     with open(stats) as fh:
         for line in fh:
@@ -367,21 +372,20 @@ def runs_below(values, limit, min_frames):
     return runs
 
 
-def corrupt_h264(out):
-    # Truth: the frames whose decode is worse than 30 dB PSNR (luma) against
-    # the clean decode, in runs of 2 or more (EVENTS.md: visible on 2 or more
-    # consecutive frames). Corruption is put in P-frames at 2.2, 4.6 and 7.3 s
-    # (key frames every second), so it spreads until the next key frame.
-    clean = out + '.clean.ts'
+def damaged_h264(out, clean):
+    """The clean MPEG-TS clip (written to `clean`) and its damaged copy (`out`):
+    payload bytes overwritten in P-frames at 2.2, 4.6 and 7.3 s (key frames
+    every second), so the damage spreads until the next key frame."""
     args = moving(10) + tone(10) + X264 + ['-crf', '20', '-bf', '0'] + AAC
     ffmpeg(args + ['-f', 'mpegts', clean])
     with open(clean, 'rb') as fh:
         data = corrupt_ts(fh.read(), [2.2, 4.6, 7.3], seed=7)
     with open(out, 'wb') as fh:
         fh.write(data)
-    psnr = psnr_per_frame(out, clean, out + '.psnr.log')
-    os.remove(out + '.psnr.log')
-    os.remove(clean)
+
+
+def corruption_truth(psnr):
+    """Blockiness truth from per-frame PSNR against the clean decode."""
     truth = [{'kind': 'video.blockiness', 'start': round(a / FPS, 3),
               'end': round((b + 1) / FPS, 3)} for a, b in runs_below(psnr, 30.0, 2)]
     # Damage too slight to call either way (a run under 35 dB that is not
@@ -392,6 +396,49 @@ def corrupt_h264(out):
             truth.append({'kind': 'video.blockiness', 'start': start, 'end': end,
                           'ignore': True})
     return sorted(truth, key=lambda t: t['start'])
+
+
+def corrupt_h264(out):
+    # Truth: the frames whose decode is worse than 30 dB PSNR (luma) against
+    # the clean decode, in runs of 2 or more (EVENTS.md: visible on 2 or more
+    # consecutive frames).
+    clean = out + '.clean.ts'
+    damaged_h264(out, clean)
+    psnr = psnr_per_frame(out, clean, out + '.psnr.log')
+    os.remove(out + '.psnr.log')
+    os.remove(clean)
+    return corruption_truth(psnr)
+
+
+def corrupt_reencoded(out):
+    # A probe after a transcoder: corrupt_h264's damaged stream, decoded with
+    # the decoder's concealment and re-encoded cleanly (CRF 19), so the
+    # corruption is baked into the picture and the decoder reports nothing.
+    # Truth by the same rule, PSNR against the clean decode; frames are paired
+    # by number (setpts), since the TS and the MP4 start at different times.
+    clean, damaged = out + '.clean.ts', out + '.damaged.ts'
+    damaged_h264(damaged, clean)
+    ffmpeg(['-i', damaged] + tone(10) + ['-map', '0:v', '-map', '1:a'] + X264 +
+           ['-crf', '19'] + AAC + [out])
+    stats = out + '.psnr.log'
+    ffmpeg(['-i', out, '-i', clean, '-lavfi',
+            '[0:v]setpts=N/(%d*TB)[a];[1:v]setpts=N/(%d*TB)[b];[a][b]psnr=stats_file=%s'
+            % (FPS, FPS, stats), '-f', 'null', '-'])
+    psnr = read_psnr(stats)
+    for path in (stats, clean, damaged):
+        os.remove(path)
+    return corruption_truth(psnr)
+
+
+def clean_lowrate(out):
+    # Heavy compression blocking, no corruption: testsrc2 at 40 kbit/s, where
+    # every key frame is a coarse mosaic of flat blocks that the P-frames then
+    # refine. Blocking that is the stream's norm is NOT corruption.
+    args = moving(10) + tone(10)
+    args += ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '25',
+             '-b:v', '40k', '-maxrate', '40k', '-bufsize', '80k'] + AAC + [out]
+    ffmpeg(args)
+    return []
 
 
 # --- the corpus ----------------------------------------------------------------
@@ -409,6 +456,9 @@ ITEMS = {
     'black_dark_scene': (black_dark_scene, 'mp4', 'moving scene at luma 42-78: not black'),
     'corrupt_h264': (corrupt_h264, 'ts',
                      'payload bytes overwritten in P-frames at 2.2, 4.6, 7.3 s'),
+    'corrupt_reencoded': (corrupt_reencoded, 'mp4',
+                          'corrupt_h264 decoded with concealment, re-encoded at CRF 19'),
+    'clean_lowrate': (clean_lowrate, 'mp4', 'testsrc2 at 40 kbit/s: heavy blocking, no defect'),
     'blur_boxblur': (blur_boxblur, 'mp4', 'boxblur=10 from 6 to 10 s'),
     'gap_ts': (stream_gap, 'ts', 'MPEG-TS, 1 s of both tracks missing at 5 s'),
     'silence_muted': (silence_muted, 'wav', 'digital zero, 3-7 s'),
