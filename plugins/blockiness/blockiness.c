@@ -862,16 +862,5 @@ static const VqaDetectorClass blk_class = {
     .close = blk_close,
 };
 
-static const VqaDetectorClass *const blk_detectors[] = { &blk_class, NULL };
-
-static const VqaPluginDesc blk_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "blockiness",
-    .version = "1.0.0",
-    .license = "BSD-2-Clause",
-    .description = "block corruption detection",
-    .detectors = blk_detectors,
-};
-
-VQA_PLUGIN_DEFINE(blk_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(blk_class, "blockiness", "1.0.0", "BSD-2-Clause",
+                           "block corruption detection")
