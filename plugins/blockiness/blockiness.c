@@ -862,5 +862,5 @@ static const VqaDetectorClass blk_class = {
     .close = blk_close,
 };
 
-VQA_PLUGIN_DEFINE_DETECTOR(blk_class, "blockiness", "1.0.0", "BSD-2-Clause",
+VQA_PLUGIN_DEFINE_DETECTOR(blk_class, "blockiness", "1.1.0", "BSD-2-Clause",
                            "block corruption detection")
