@@ -47,13 +47,14 @@ static const VqaInputSpec *spec_for(const VqaDetectorClass *cls, VqaMediaType ty
     return cls->input2.type == type ? &cls->input2 : NULL;
 }
 
-static VqaFormatKey key_of(const VqaInputSpec *in)
+static VqaFormatKey key_of(const VqaDetectorClass *cls, const VqaInputSpec *in)
 {
     VqaFormatKey k = { .type = in->type };
     if (in->type == VQA_MEDIA_VIDEO) {
         k.pix_fmt = in->pix_fmt;
         k.max_width = in->max_width;
         k.max_height = in->max_height;
+        k.even_factor = (cls->flags & VQA_DETECTOR_EVEN_PROXY) && in->pix_fmt == VQA_PIX_GRAY8;
     } else {
         k.sample_fmt = in->sample_fmt;
         k.sample_rate = in->sample_rate;
@@ -64,7 +65,7 @@ static VqaFormatKey key_of(const VqaInputSpec *in)
 
 static int add_to_group(VqaStream *s, VqaTrack *track, VqaDetectorInstance *d)
 {
-    VqaFormatKey key = key_of(spec_for(d->cls, track->type));
+    VqaFormatKey key = key_of(d->cls, spec_for(d->cls, track->type));
     VqaFormatGroup *g = NULL;
     for (size_t i = 0; i < track->nb_groups; i++)
         if (vqa_format_key_equal(&track->groups[i].key, &key))
