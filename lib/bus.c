@@ -19,6 +19,8 @@
 
 /* EVENTS.md: a jump of more than this beyond the expected next timestamp is a gap. */
 #define GAP_THRESHOLD_S 0.2
+/* Rounding slack of the analysis-rate limit. */
+#define RATE_EPS_S 1e-6
 
 static int64_t frame_duration_ts(const AVFrame *f)
 {
@@ -253,9 +255,11 @@ static int publish_group(VqaStream *s, VqaTrack *track, VqaFormatGroup *g, const
     int any = 0;
     for (size_t i = 0; i < g->nb_subs; i++) {
         const VqaDetectorInstance *d = g->subs[i];
-        /* Subsample to the detector's analysis rate, with half a frame of slack. */
-        wants[i] = !d->failed && (frame == NULL || track->type == VQA_MEDIA_AUDIO ||
-                                  t + duration / 2 >= d->last_delivered_t + d->min_interval_s);
+        /* Subsample to the detector's analysis rate, with half a frame of slack, and a
+         * microsecond for rounding where the duration is unknown (0.4 + 0.2 > 0.6). */
+        wants[i] = !d->failed &&
+                   (frame == NULL || track->type == VQA_MEDIA_AUDIO ||
+                    t + duration / 2 + RATE_EPS_S >= d->last_delivered_t + d->min_interval_s);
         any |= wants[i];
     }
     int err = 0;
