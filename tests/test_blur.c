@@ -333,7 +333,7 @@ static void run_bounds(Harness *h, const Segment *segs, size_t count, const char
     harness_close(h);
 }
 
-/* Measuring 10 pictures a second (the default) and every picture give the same run,
+/* Measuring 5 pictures a second (the default) and every picture give the same run,
  * to the frame, with bounds between measured pictures: the pictures in between were
  * kept and are measured once the verdict changes. Every kept picture is released (the
  * harness checks the balance of references). */
@@ -341,7 +341,7 @@ static void test_sampled_rate_keeps_exact_bounds(void **state)
 {
     (void)state;
     Harness h;
-    /* frames 103 and 207: not on the grid of measured pictures (every second one at 25 fps) */
+    /* frames 103 and 207: not on the grid of measured pictures (every fifth one at 25 fps) */
     const Segment segs[] = { { LOOK_SHARP, 4.12 }, { LOOK_BLURRED, 8.28 }, { LOOK_SHARP, 11.0 } };
     const size_t n = sizeof(segs) / sizeof(segs[0]);
     double s0, e0, s1, e1;

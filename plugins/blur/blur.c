@@ -22,11 +22,12 @@
  * decimated 6x) a radius-4 blur still keeps 65% of the detail and passes;
  * at 480 it keeps 40% and is found. The cost (docs/performance.md): the
  * proxy comes from the 2x2 sums the converter shares between proxies, and
- * the measure is one SIMD pass (compiled for AVX2 too): together about 2%
- * of decoding a 1080p frame, 6% at 480p.
+ * the measure is one SIMD pass (compiled for AVX2 too): measuring every
+ * picture cost about 2% of decoding at 1080p and 7% at 480p, at 5 pictures a
+ * second about 0.5% and 2% (in instructions; the proxy itself not included).
  *
  * Rate. Loss of detail against a norm that moves over seconds is a slow
- * property: the measure runs on `rate` pictures a second (10), and the
+ * property: the measure runs on `rate` pictures a second (5), and the
  * pictures in between are kept (references to the proxies, no copy). When a
  * measured picture changes the verdict of the one measured before (blurred
  * or not), the kept pictures are measured in order first, so a run still
@@ -480,7 +481,7 @@ static const VqaOption blur_options[] = {
       offsetof(BlurPriv, min_activity), 0.25, NULL,
       0, 64, 0, { NULL, NULL } },
     { "rate", "pictures measured per second while nothing changes; around a change every "
-      "picture is (0 = every picture)", "Hz", VQA_OPT_DOUBLE, offsetof(BlurPriv, rate_hz), 10.0,
+      "picture is (0 = every picture)", "Hz", VQA_OPT_DOUBLE, offsetof(BlurPriv, rate_hz), 5.0,
       NULL, 0, 1000, 0, { NULL, NULL } },
     { NULL, NULL, NULL, VQA_OPT_NONE, 0, 0, NULL, 0, 0, 0, { NULL, NULL } },
 };
