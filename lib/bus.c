@@ -19,6 +19,8 @@
 
 /* EVENTS.md: a jump of more than this beyond the expected next timestamp is a gap. */
 #define GAP_THRESHOLD_S 0.2
+/* Rounding slack of the analysis-rate limit. */
+#define RATE_EPS_S 1e-6
 
 static int64_t frame_duration_ts(const AVFrame *f)
 {
@@ -47,13 +49,14 @@ static const VqaInputSpec *spec_for(const VqaDetectorClass *cls, VqaMediaType ty
     return cls->input2.type == type ? &cls->input2 : NULL;
 }
 
-static VqaFormatKey key_of(const VqaInputSpec *in)
+static VqaFormatKey key_of(const VqaDetectorClass *cls, const VqaInputSpec *in)
 {
     VqaFormatKey k = { .type = in->type };
     if (in->type == VQA_MEDIA_VIDEO) {
         k.pix_fmt = in->pix_fmt;
         k.max_width = in->max_width;
         k.max_height = in->max_height;
+        k.even_factor = (cls->flags & VQA_DETECTOR_EVEN_PROXY) && in->pix_fmt == VQA_PIX_GRAY8;
     } else {
         k.sample_fmt = in->sample_fmt;
         k.sample_rate = in->sample_rate;
@@ -64,7 +67,7 @@ static VqaFormatKey key_of(const VqaInputSpec *in)
 
 static int add_to_group(VqaStream *s, VqaTrack *track, VqaDetectorInstance *d)
 {
-    VqaFormatKey key = key_of(spec_for(d->cls, track->type));
+    VqaFormatKey key = key_of(d->cls, spec_for(d->cls, track->type));
     VqaFormatGroup *g = NULL;
     for (size_t i = 0; i < track->nb_groups; i++)
         if (vqa_format_key_equal(&track->groups[i].key, &key))
@@ -252,9 +255,11 @@ static int publish_group(VqaStream *s, VqaTrack *track, VqaFormatGroup *g, const
     int any = 0;
     for (size_t i = 0; i < g->nb_subs; i++) {
         const VqaDetectorInstance *d = g->subs[i];
-        /* Subsample to the detector's analysis rate, with half a frame of slack. */
-        wants[i] = !d->failed && (frame == NULL || track->type == VQA_MEDIA_AUDIO ||
-                                  t + duration / 2 >= d->last_delivered_t + d->min_interval_s);
+        /* Subsample to the detector's analysis rate, with half a frame of slack, and a
+         * microsecond for rounding where the duration is unknown (0.4 + 0.2 > 0.6). */
+        wants[i] = !d->failed &&
+                   (frame == NULL || track->type == VQA_MEDIA_AUDIO ||
+                    t + duration / 2 + RATE_EPS_S >= d->last_delivered_t + d->min_interval_s);
         any |= wants[i];
     }
     int err = 0;

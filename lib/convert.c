@@ -10,7 +10,9 @@
  * sums, made once per picture. Every proxy with an even factor k (all three
  * default ones at 1080p: 4, 6, 30) is then the k/2 x k/2 box of that plane,
  * a quarter of the picture's size, so the full-size luma is read once per
- * picture rather than once per proxy; an odd factor reads the picture.
+ * picture rather than once per proxy; an odd factor reads the picture, unless
+ * the detectors asked for it accept the next even factor (black and freeze:
+ * 320 px from 854x480 is then 213x120 rather than 284x160).
  *
  * Thread-safety: one VqaConvert is used by one thread at a time (its track's
  * converter). The frames it returns are independent of it and may outlive it.
@@ -161,7 +163,7 @@ int vqa_format_key_equal(const VqaFormatKey *a, const VqaFormatKey *b)
         return 0;
     if (a->type == VQA_MEDIA_VIDEO)
         return a->pix_fmt == b->pix_fmt && a->max_width == b->max_width &&
-               a->max_height == b->max_height;
+               a->max_height == b->max_height && !a->even_factor == !b->even_factor;
     if (a->type == VQA_MEDIA_AUDIO)
         return a->sample_fmt == b->sample_fmt && a->sample_rate == b->sample_rate &&
                a->channels == b->channels;
@@ -664,8 +666,10 @@ SIMD_CLONES VECTORISE static void box_from_base(const VqaLumaBase *b, const int 
 }
 
 /* The box factor, or 0 when the box path does not apply (non-square pixels,
- * a factor beyond the exact range, or an empty result). */
-static int box_factor(const AVFrame *src, const VqaFormatKey *key)
+ * a factor beyond the exact range, or an empty result). An odd factor reads
+ * the whole picture once more; a detector that accepts a smaller proxy
+ * (even_factor) gets the next even one, made from the shared 2x2 sums. */
+static int box_factor(const AVFrame *src, const VqaFormatKey *key, const int have_base)
 {
     if (sar_of(src) != 1.0)
         return 0;
@@ -674,6 +678,9 @@ static int box_factor(const AVFrame *src, const VqaFormatKey *key)
         k = FFMAX(k, (src->width + key->max_width - 1) / key->max_width);
     if (key->max_height)
         k = FFMAX(k, (src->height + key->max_height - 1) / key->max_height);
+    if (key->even_factor && have_base && k >= 3 && k % 2 && k + 1 <= BASE_MAX_FACTOR &&
+        k + 1 <= src->width && k + 1 <= src->height)
+        k++;
     if (k > BOX_MAX_FACTOR || k > src->width || k > src->height)
         return 0;
     return k;
@@ -837,7 +844,7 @@ static int convert_picture(VqaConvert *c, const AVFrame *src, VqaFrame *f)
     if (dst_fmt == AV_PIX_FMT_GRAY8 && has_luma8_plane(src_fmt)) {
         if (!scaled)
             return share_planes(f, src, dst_fmt);
-        const int k = box_factor(src, &c->key);
+        const int k = box_factor(src, &c->key, c->base != NULL);
         if (k > 1)
             return box_proxy(c, src, k, f);
     }

@@ -21,6 +21,8 @@ typedef struct VqaFormatKey {
     /* video */
     VqaPixelFormat pix_fmt;
     int max_width, max_height;   /* 0 = no limit */
+    int even_factor;             /* VQA_DETECTOR_EVEN_PROXY: an odd box factor k >= 3 may be
+                                    k + 1, made from the shared 2x2 sums */
     /* audio */
     VqaSampleFormat sample_fmt;
     int sample_rate;             /* 0 = as decoded */

@@ -131,19 +131,56 @@ static int host_emit(VqaDetectorContext *ctx, const VqaDetection *d)
  * it saw at open. */
 static long frame_refs_outstanding;
 
+/* The tests draw every picture into one buffer, while the real host's frames
+ * are immutable: a kept GRAY8 picture is therefore a copy, which lives until
+ * its unref (a plugin that keeps frames sees what it was given). */
+typedef struct KeptPicture {
+    VqaFrame frame;
+    uint8_t *pixels;
+    struct KeptPicture *next;
+} KeptPicture;
+static KeptPicture *kept_pictures;
+
 static const VqaFrame *host_frame_ref(const VqaFrame *frame)
 {
-    if (frame)
-        frame_refs_outstanding++;
-    return frame;
+    if (!frame)
+        return NULL;
+    frame_refs_outstanding++;
+    if (frame->type != VQA_MEDIA_VIDEO || frame->pix_fmt != VQA_PIX_GRAY8 || !frame->data[0])
+        return frame;
+    KeptPicture *k = calloc(1, sizeof(*k));
+    uint8_t *pixels = k ? malloc((size_t)frame->width * frame->height) : NULL;
+    if (!pixels) {
+        free(k);
+        return NULL;
+    }
+    for (int y = 0; y < frame->height; y++)
+        memcpy(pixels + (size_t)y * frame->width, frame->data[0] + y * frame->linesize[0],
+               (size_t)frame->width);
+    k->frame = *frame;
+    k->frame.data[0] = pixels;
+    k->frame.linesize[0] = frame->width;
+    k->pixels = pixels;
+    k->next = kept_pictures;
+    kept_pictures = k;
+    return &k->frame;
 }
 
 static void host_frame_unref(const VqaFrame **frame)
 {
-    if (frame && *frame) {
-        frame_refs_outstanding--;
-        *frame = NULL;
+    if (!frame || !*frame)
+        return;
+    frame_refs_outstanding--;
+    for (KeptPicture **link = &kept_pictures; *link; link = &(*link)->next) {
+        if (&(*link)->frame == *frame) {
+            KeptPicture *k = *link;
+            *link = k->next;
+            free(k->pixels);
+            free(k);
+            break;
+        }
     }
+    *frame = NULL;
 }
 
 int harness_open(Harness *h, const char *plugin, const char *detector, const char *args,

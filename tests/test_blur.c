@@ -2,7 +2,8 @@
  * The blur detector hosted directly, on synthetic GRAY8 pictures: a moving
  * textured picture box-blurred for a while is found with its bounds; soft
  * content is its own norm; fades, dark and flat pictures are not blur; the
- * minimum duration, blur until the end, a reduced analysis rate and a
+ * minimum duration, blur until the end, a reduced analysis rate (the host's,
+ * and the detector's own sampling, which keeps the bounds exact) and a
  * lasting blur that becomes the norm. Then end to end on x264-encoded
  * testsrc2 through the library's pipeline.
  */
@@ -319,6 +320,65 @@ static void test_reduced_analysis_rate(void **state)
     harness_close(&h);
 }
 
+/* The START and END of the only run, and the END's details. */
+static void run_bounds(Harness *h, const Segment *segs, size_t count, const char *args,
+                       double *start_s, double *end_s, char *details, size_t size)
+{
+    run_segments(h, segs, count, args);
+    assert_int_equal(harness_count(h, KIND, VQA_EVENT_START), 1);
+    *start_s = harness_find(h, KIND, VQA_EVENT_START, 0)->t;
+    const HarnessEvent *e = harness_find(h, KIND, VQA_EVENT_END, 0);
+    *end_s = e->t;
+    snprintf(details, size, "%s", strstr(e->details, "\"frames\""));
+    harness_close(h);
+}
+
+/* Measuring 5 pictures a second (the default) and every picture give the same run,
+ * to the frame, with bounds between measured pictures: the pictures in between were
+ * kept and are measured once the verdict changes. Every kept picture is released (the
+ * harness checks the balance of references). */
+static void test_sampled_rate_keeps_exact_bounds(void **state)
+{
+    (void)state;
+    Harness h;
+    /* frames 103 and 207: not on the grid of measured pictures (every fifth one at 25 fps) */
+    const Segment segs[] = { { LOOK_SHARP, 4.12 }, { LOOK_BLURRED, 8.28 }, { LOOK_SHARP, 11.0 } };
+    const size_t n = sizeof(segs) / sizeof(segs[0]);
+    double s0, e0, s1, e1;
+    char d0[128], d1[128];
+    run_bounds(&h, segs, n, "rate=0", &s0, &e0, d0, sizeof(d0));
+    run_bounds(&h, segs, n, NULL, &s1, &e1, d1, sizeof(d1));
+    assert_near(s0, 4.12, 1e-9);
+    assert_near(e0, 8.28, 1e-9);
+    assert_true(s1 == s0 && e1 == e0);
+    assert_non_null(strstr(d0, "\"frames\":104"));
+    assert_string_equal(d0, d1);
+    /* A slow rate (2 Hz: 12 kept pictures between measured ones) and blur to the end. */
+    const Segment to_end[] = { { LOOK_SHARP, 4.12 }, { LOOK_BLURRED, 8.28 } };
+    run_bounds(&h, to_end, 2, "rate=2", &s1, &e1, d1, sizeof(d1));
+    assert_near(s1, 4.12, 1e-9);
+    assert_near(e1, 8.28, 1e-9);
+    assert_non_null(strstr(d1, "\"frames\":104"));
+}
+
+/* What sampling gives up: a single sharp picture inside a blurred run breaks the run
+ * when every picture is measured, but between two measured pictures it is not seen. */
+static void test_sampled_rate_skips_one_frame_blip(void **state)
+{
+    (void)state;
+    Harness h;
+    const Segment segs[] = { { LOOK_SHARP, 4.0 }, { LOOK_BLURRED, 6.04 }, { LOOK_SHARP, 6.08 },
+                             { LOOK_BLURRED, 9.0 }, { LOOK_SHARP, 11.0 } };
+    RUN(&h, segs, "rate=0");
+    assert_int_equal(harness_count(&h, KIND, VQA_EVENT_START), 2);
+    assert_near(harness_find(&h, KIND, VQA_EVENT_END, 0)->t, 6.04, 1e-9);
+    assert_near(harness_find(&h, KIND, VQA_EVENT_START, 1)->t, 6.08, 1e-9);
+    harness_close(&h);
+    RUN(&h, segs, NULL);
+    assert_one_blur(&h, 4.0, 9.0, 1e-9);
+    harness_close(&h);
+}
+
 static void test_warmup(void **state)
 {
     (void)state;
@@ -507,6 +567,8 @@ int main(void)
         cmocka_unit_test(test_short_blur_not_reported),
         cmocka_unit_test(test_blur_until_the_end),
         cmocka_unit_test(test_reduced_analysis_rate),
+        cmocka_unit_test(test_sampled_rate_keeps_exact_bounds),
+        cmocka_unit_test(test_sampled_rate_skips_one_frame_blip),
         cmocka_unit_test(test_warmup),
         cmocka_unit_test(test_lasting_blur_becomes_the_norm),
         cmocka_unit_test(test_descriptor),

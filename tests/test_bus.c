@@ -160,6 +160,35 @@ static void test_fan_out_shares_one_conversion(void **state)
     assert_null(ctx);
 }
 
+/* A detector that accepts an even-factor proxy (VQA_DETECTOR_EVEN_PROXY) gets 80x60 where
+ * 120x120 fits 320x240 with a factor of 3 (lib/convert.c: the next even factor, made from
+ * the shared 2x2 sums); the same limits without the flag keep the factor of 3. A declared
+ * analysis rate (max_rate_hz = 5) delivers every fifth picture of a 25 fps stream. */
+static void test_even_proxy_and_declared_rate(void **state)
+{
+    (void)state;
+    enum { N = 50 };
+    VqaContext *ctx = open_ctx(2, 16);
+    VqaStream *st = add_push(ctx, "probe_even,probe_rate,probe_full", 0, 1);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(push_picture(st, i, NULL), 0);
+    assert_int_equal(vqa_stream_end(st), 0);
+    assert_int_equal(vqa_stream_wait(st, -1), 0);
+    static ProbeRecord even[N], rate[N];
+    assert_int_equal(records_of(PROBE_EVEN, even, N), N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(even[i].width, 80);
+        assert_int_equal(even[i].height, 60);
+    }
+    assert_int_equal(records_of(PROBE_RATE, rate, N), N / 5);
+    for (int i = 0; i < N / 5; i++) {
+        assert_int_equal(rate[i].index, 5 * i);
+        assert_true(fabs(rate[i].t - i * 0.2) < 1e-9);
+    }
+    vqa_stream_remove(&st);
+    vqa_close(&ctx);
+}
+
 static void test_files_wait_for_a_slow_detector(void **state)
 {
     (void)state;
@@ -429,6 +458,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fan_out_shares_one_conversion),
+        cmocka_unit_test(test_even_proxy_and_declared_rate),
         cmocka_unit_test(test_files_wait_for_a_slow_detector),
         cmocka_unit_test(test_live_drops_are_counted),
         cmocka_unit_test(test_detectors_run_in_parallel_each_in_order),

@@ -234,6 +234,53 @@ static void test_box_shared_base(void **state)
     av_frame_free(&small);
 }
 
+/* One proxy of src with an even_factor key (VQA_DETECTOR_EVEN_PROXY) and max_w x max_w. */
+static void check_even_proxy(const AVFrame *src, int max_w, VqaLumaBase *base, int k)
+{
+    VqaFormatKey key = { .type = VQA_MEDIA_VIDEO, .pix_fmt = VQA_PIX_GRAY8, .max_width = max_w,
+                         .max_height = max_w, .even_factor = 1 };
+    VqaConvert *c = NULL;
+    assert_int_equal(vqa_convert_open(&c, &key, NULL), 0);
+    vqa_convert_set_luma_base(c, base);
+    vqa_luma_base_next(base);
+    VqaFrame *out = NULL;
+    assert_int_equal(vqa_convert_video(c, src, 0, 0, &out), 0);
+    assert_box_of(src, out, k);
+    drop(&out);
+    vqa_convert_close(&c);
+}
+
+/* A detector that accepts a smaller proxy gets the next even factor where the one that
+ * fits is odd, from the shared sums: the same pixels as a reference 4x4 box. Even
+ * factors, and odd ones without shared sums, are left alone. */
+static void test_box_even_factor(void **state)
+{
+    (void)state;
+    VqaLumaBase *base = NULL;
+    assert_int_equal(vqa_luma_base_open(&base), 0);
+    AVFrame *src = make_video(AV_PIX_FMT_YUV420P, 854, 480);
+    fill_planes(src, 0, 128, 128);
+    fill_luma_noise(src, 480);
+    check_even_proxy(src, 320, base, 4);                /* 3 -> 4: 213x120 */
+    assert_int_equal(vqa_luma_base_count(base), 1);     /* made from the 2x2 sums */
+    check_even_proxy(src, 320, NULL, 3);                /* no shared sums: the picture */
+    check_even_proxy(src, 480, base, 2);                /* already even */
+    check_even_proxy(src, 854, base, 1);                /* no reduction at all: shared */
+    check_even_proxy(src, 90, base, 10);                /* 9 -> 10 */
+    av_frame_free(&src);
+    src = make_video(AV_PIX_FMT_YUV420P, 1920, 1080);
+    fill_planes(src, 0, 128, 128);
+    fill_luma_noise(src, 1080);
+    check_even_proxy(src, 320, base, 6);                /* 1080p: 6 as before */
+    av_frame_free(&src);
+    vqa_luma_base_close(&base);
+
+    VqaFormatKey a = { .type = VQA_MEDIA_VIDEO, .pix_fmt = VQA_PIX_GRAY8, .max_width = 320 };
+    VqaFormatKey b = a;
+    b.even_factor = 1; /* a different proxy: not one group */
+    assert_false(vqa_format_key_equal(&a, &b));
+}
+
 /* A luma plane at an odd address or with an odd stride (a host's own buffer) is read
  * byte by byte and gives the same proxy. */
 static void test_box_unaligned_plane(void **state)
@@ -864,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_box_extremes),
         cmocka_unit_test(test_box_every_factor),
         cmocka_unit_test(test_box_shared_base),
+        cmocka_unit_test(test_box_even_factor),
         cmocka_unit_test(test_box_unaligned_plane),
         cmocka_unit_test(test_aspect_kept),
         cmocka_unit_test(test_zero_copy_same_format),

@@ -125,6 +125,17 @@ struct VqaDetectorContext {
 enum {
     /** Needs frames in order and one at a time (the host currently always does so). */
     VQA_DETECTOR_TEMPORAL = 1 << 0,
+    /**
+     * A somewhat smaller GRAY8 proxy serves this detector as well as the one
+     * its max_width/max_height ask for. Where fitting them takes an odd
+     * reduction factor k >= 3 (320 px from 854x480: k = 3), the host may
+     * reduce by k + 1 instead (213x120), which it makes from the 2x2 block
+     * sums it already shares between a track's proxies rather than by
+     * reading the full picture once more. For detectors that measure shares
+     * of the picture (black, freeze), not fine detail. A host that does not
+     * know the flag delivers the k proxy.
+     */
+    VQA_DETECTOR_EVEN_PROXY = 1 << 1,
 };
 
 /**

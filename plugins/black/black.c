@@ -133,7 +133,10 @@ static const VqaDetectorClass black_class = {
     .name = "black",
     .description = "black picture (range-aware dark-pixel share, logo tolerant)",
     .kinds = black_kinds,
-    .flags = VQA_DETECTOR_TEMPORAL,
+    /* A share of dark pixels does not need fine detail: a proxy of 213x120 from
+     * 854x480 (4x4 boxes of the shared 2x2 sums) serves as well as 284x160 (3x3 boxes,
+     * a second read of the picture), see docs/performance.md. */
+    .flags = VQA_DETECTOR_TEMPORAL | VQA_DETECTOR_EVEN_PROXY,
     .priv_size = sizeof(BlackPriv),
     .options = black_options,
     .input = {

@@ -12,7 +12,9 @@
 /**
  * Share of a GRAY8 picture's pixels at or below black level plus `fraction`
  * of the luma range: limited range (16..235) unless the frame says full.
- * One compare-and-count pass per row, which the compiler vectorises.
+ * One compare-and-count pass per row, which the compiler vectorises; counted
+ * in pieces of 255 pixels in 8-bit lanes (32 pixels per AVX2 step, where a
+ * 32-bit count takes four widening steps per 32 pixels).
  */
 static inline double vqa_luma_dark_share(const VqaFrame *f, double fraction)
 {
@@ -23,10 +25,13 @@ static inline double vqa_luma_dark_share(const VqaFrame *f, double fraction)
     uint64_t dark = 0;
     for (int y = 0; y < f->height; y++) {
         const uint8_t *row = f->data[0] + y * f->linesize[0];
-        uint32_t n = 0;
-        for (int x = 0; x < f->width; x++)
-            n += row[x] <= limit;
-        dark += n;
+        for (int x0 = 0; x0 < f->width; x0 += 255) {
+            const int n = f->width - x0 < 255 ? f->width - x0 : 255;
+            uint8_t count = 0;
+            for (int x = 0; x < n; x++)
+                count = (uint8_t)(count + (row[x0 + x] <= limit));
+            dark += count;
+        }
     }
     return (double)dark / ((double)f->width * f->height);
 }

@@ -109,6 +109,10 @@ PROBE_OPTIONS;
 static const char *const probe_kinds[] = { "x-probe.mark", NULL };
 
 #define PROBE_CLASS(var, id, cname, itype, pix, maxw, maxh, sfmt, type2)                       \
+    PROBE_CLASS_EX(var, id, cname, itype, pix, maxw, maxh, sfmt, type2, 0, 0)
+
+/* extra_flags: VQA_DETECTOR_* beyond TEMPORAL; rate: input.max_rate_hz */
+#define PROBE_CLASS_EX(var, id, cname, itype, pix, maxw, maxh, sfmt, type2, extra_flags, rate)   \
     static int var##_process(VqaDetectorContext *ctx, const VqaFrame *frame)                   \
     {                                                                                          \
         return probe_process(ctx, frame, id);                                                  \
@@ -118,11 +122,11 @@ static const char *const probe_kinds[] = { "x-probe.mark", NULL };
         .name = cname,                                                                         \
         .description = "records what it receives (test fixture)",                             \
         .kinds = probe_kinds,                                                                  \
-        .flags = VQA_DETECTOR_TEMPORAL,                                                        \
+        .flags = VQA_DETECTOR_TEMPORAL | (extra_flags),                                        \
         .priv_size = sizeof(ProbePriv),                                                        \
         .options = probe_options,                                                              \
         .input = { .type = itype, .pix_fmt = pix, .max_width = maxw, .max_height = maxh,       \
-                   .sample_fmt = sfmt },                                                       \
+                   .max_rate_hz = (rate), .sample_fmt = sfmt },                                \
         .init = probe_init,                                                                    \
         .process = var##_process,                                                              \
         .input2 = { .type = type2, .sample_fmt = VQA_SAMPLE_FLTP },                            \
@@ -138,9 +142,14 @@ PROBE_CLASS(probe_audio, PROBE_AUDIO, "probe_audio", VQA_MEDIA_AUDIO, VQA_PIX_NO
             VQA_MEDIA_NONE);
 PROBE_CLASS(probe_av, PROBE_AV, "probe_av", VQA_MEDIA_VIDEO, VQA_PIX_GRAY8, 64, 64, VQA_SAMPLE_NONE,
             VQA_MEDIA_AUDIO);
+/* 320x240 fits 120x120 with a factor of 3, which EVEN_PROXY lets the host round up to 4. */
+PROBE_CLASS_EX(probe_even, PROBE_EVEN, "probe_even", VQA_MEDIA_VIDEO, VQA_PIX_GRAY8, 120, 120,
+               VQA_SAMPLE_NONE, VQA_MEDIA_NONE, VQA_DETECTOR_EVEN_PROXY, 0);
+PROBE_CLASS_EX(probe_rate, PROBE_RATE, "probe_rate", VQA_MEDIA_VIDEO, VQA_PIX_GRAY8, 64, 64,
+               VQA_SAMPLE_NONE, VQA_MEDIA_NONE, 0, 5.0);
 
 static const VqaDetectorClass *const probe_classes[] = {
-    &probe_a, &probe_b, &probe_full, &probe_audio, &probe_av, NULL,
+    &probe_a, &probe_b, &probe_full, &probe_audio, &probe_av, &probe_even, &probe_rate, NULL,
 };
 
 static const VqaPluginDesc probe_plugin = {

@@ -8,7 +8,7 @@
 
 #define PROBE_MAX_RECORDS 100000
 
-enum { PROBE_A, PROBE_B, PROBE_FULL, PROBE_AUDIO, PROBE_AV, PROBE_COUNT };
+enum { PROBE_A, PROBE_B, PROBE_FULL, PROBE_AUDIO, PROBE_AV, PROBE_EVEN, PROBE_RATE, PROBE_COUNT };
 
 typedef struct ProbeRecord {
     int detector;            /* PROBE_* */
