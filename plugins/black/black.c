@@ -149,16 +149,5 @@ static const VqaDetectorClass black_class = {
     .flush = black_flush,
 };
 
-static const VqaDetectorClass *const black_detectors[] = { &black_class, NULL };
-
-static const VqaPluginDesc black_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "black",
-    .version = "1.0.0",
-    .license = "BSD-2-Clause",
-    .description = "black picture detection",
-    .detectors = black_detectors,
-};
-
-VQA_PLUGIN_DEFINE(black_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(black_class, "black", "1.0.0", "BSD-2-Clause",
+                           "black picture detection")

@@ -507,16 +507,5 @@ static const VqaDetectorClass blur_class = {
     .close = blur_close,
 };
 
-static const VqaDetectorClass *const blur_detectors[] = { &blur_class, NULL };
-
-static const VqaPluginDesc blur_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "blur",
-    .version = "1.0.0",
-    .license = "BSD-2-Clause",
-    .description = "blur detection against the stream's own norm",
-    .detectors = blur_detectors,
-};
-
-VQA_PLUGIN_DEFINE(blur_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(blur_class, "blur", "1.1.0", "BSD-2-Clause",
+                           "blur detection against the stream's own norm")

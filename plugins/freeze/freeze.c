@@ -503,16 +503,5 @@ static const VqaDetectorClass freeze_class = {
     .close = freeze_close,
 };
 
-static const VqaDetectorClass *const freeze_detectors[] = { &freeze_class, NULL };
-
-static const VqaPluginDesc freeze_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "freeze",
-    .version = "1.0.0",
-    .license = "BSD-2-Clause",
-    .description = "video freeze detection",
-    .detectors = freeze_detectors,
-};
-
-VQA_PLUGIN_DEFINE(freeze_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(freeze_class, "freeze", "1.0.0", "BSD-2-Clause",
+                           "video freeze detection")
