@@ -44,6 +44,9 @@ typedef struct Clip {
     double clock_rate;         /* audio timestamps advance this much per second of samples */
     uint64_t random_seed;      /* nonzero: flashes and beeps at unrelated random times */
     int dense;                 /* with random_seed: 2 visual events and 3 onsets a second */
+    int sparse;                /* with random_seed: a visual event every 2.5 s on average */
+    const double *flash_times; /* flashes (on frame times) instead of one a second */
+    size_t n_flash_times;
     int video_every;           /* deliver only every n-th picture, as cost=light does */
     const char *args;          /* detector options */
 } Clip;
@@ -72,7 +75,12 @@ static void make_audio(const Clip *c, HarnessAudio *a)
             harness_audio_sine(a, 0, t, t + BEEP_S, 1000, -6);
         return;
     }
-    for (double t = FLASH_PHASE_S; t < c->duration_s; t += 1.0) {
+    for (size_t i = 0; i < c->n_flash_times; i++) {
+        double at = c->flash_times[i] + flash_offset(c, c->flash_times[i]);
+        if (at >= 0)
+            harness_audio_sine(a, 0, at, at + BEEP_S, 1000, -6);
+    }
+    for (double t = FLASH_PHASE_S; t < c->duration_s && !c->flash_times; t += 1.0) {
         double at = t + flash_offset(c, t);
         if (at >= 0)
             harness_audio_sine(a, 0, at, at + BEEP_S, 1000, -6);
@@ -115,8 +123,15 @@ static void run_clip(Harness *h, const Clip *c)
         if (frame < frames && (pos >= a.nb_samples || video_t <= audio_t)) {
             harness_picture_time(&pic, frame, FPS);
             int flash = !c->no_flashes && frame % FPS == FLASH_FRAME;
-            if (c->random_seed) /* one or two a second, never two frames in a row */
-                flash = frame % 2 == 1 && harness_rng_uniform(&rng) < (c->dense ? 4.0 : 2.0) / FPS;
+            if (c->flash_times) {
+                flash = 0;
+                for (size_t i = 0; i < c->n_flash_times; i++)
+                    flash |= llround(c->flash_times[i] * FPS) == frame;
+            }
+            if (c->random_seed) { /* 0.4, 1 or 2 a second, never two frames in a row */
+                double rate = c->sparse ? 0.8 : c->dense ? 4.0 : 2.0;
+                flash = frame % 2 == 1 && harness_rng_uniform(&rng) < rate / FPS;
+            }
             harness_picture_fill(&pic, flash ? 235 : 16);
             if (c->video_every <= 1 || frame % c->video_every == FLASH_FRAME % c->video_every)
                 assert_int_equal(harness_process(h, &pic.frame), 0);
@@ -280,6 +295,64 @@ static void test_unrelated_events(void **state)
         Harness h;
         Clip c = { .duration_s = 60, .random_seed = seed, .dense = seed > 5,
                    .args = "report_interval=1" };
+        run_clip(&h, &c);
+        assert_no_event(&h);
+        harness_close(&h);
+    }
+}
+
+/* Flashes 3.4 to 4.4 s apart at irregular times, the pace of a calm edit's
+ * cuts: at most 3 in a 10 s window, too few to rule out chance at 1e-3. The
+ * window reaches back to hold 8 visual events (window_events), so the offset
+ * is found, from the first flash, and measured within a frame; without that
+ * (window_events=0) it is never confident. */
+static void test_sparse_events(void **state)
+{
+    (void)state;
+    double times[32];
+    size_t n = 0;
+    HarnessRng rng;
+    harness_rng_seed(&rng, 3);
+    for (double t = 0.52; t < 58 && n < 32; 
+         t += (85 + (int)(harness_rng_uniform(&rng) * 25)) * FRAME_S)
+        times[n++] = t;
+    const double offsets[] = { 0.2, -0.1 };
+    for (size_t i = 0; i < 2; i++) {
+        Harness h;
+        Clip c = { .duration_s = 60, .offset_s = offsets[i], .flash_times = times,
+                   .n_flash_times = n };
+        run_clip(&h, &c);
+        const HarnessEvent *s = only_start(&h);
+        assert_near(s->value, 1000 * offsets[i], 1000 * FRAME_S);
+        assert_near(s->t, times[0], FRAME_S);
+        harness_close(&h);
+        c.args = "window_events=0";
+        run_clip(&h, &c);
+        assert_no_event(&h);
+        harness_close(&h);
+    }
+    /* in sync: measured, nothing reported */
+    Harness h;
+    Clip c = { .duration_s = 60, .flash_times = times, .n_flash_times = n,
+               .args = "report_interval=1" };
+    run_clip(&h, &c);
+    assert_no_event(&h);
+    size_t reports = harness_count(&h, OFFSET_KIND, VQA_EVENT_INSTANT);
+    assert_true(reports >= 10);
+    for (size_t k = 0; k < reports; k++)
+        assert_near(harness_find(&h, OFFSET_KIND, 0, k)->value, 0, 1);
+    harness_close(&h);
+}
+
+/* Sparse unrelated events, where the window reaches furthest back: a visual
+ * event every 2.5 s on average and about one onset a second (or three), for
+ * 10 x 2 minutes. The chance test still holds: nothing is reported. */
+static void test_unrelated_sparse_events(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 101; seed <= 110; seed++) {
+        Harness h;
+        Clip c = { .duration_s = 120, .random_seed = seed, .sparse = 1, .dense = seed > 105 };
         run_clip(&h, &c);
         assert_no_event(&h);
         harness_close(&h);
@@ -486,6 +559,8 @@ int main(void)
         cmocka_unit_test(test_offset_ends),
         cmocka_unit_test(test_nothing_to_pair),
         cmocka_unit_test(test_unrelated_events),
+        cmocka_unit_test(test_sparse_events),
+        cmocka_unit_test(test_unrelated_sparse_events),
         cmocka_unit_test(test_clock_drift),
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test(test_encoded_clips),

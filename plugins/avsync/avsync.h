@@ -82,6 +82,7 @@ typedef struct AvEstimate {
     double chance;           /* probability that as many pairs agree by chance */
     double last_agree_t;     /* latest visual event of an agreeing pair */
     double first_out_t;      /* agreeing pairs from here on are each out of tolerance */
+    double window_from;      /* the window was (window_from, t_now] */
 } AvEstimate;
 
 /** Analyse one audio buffer (any channel count, FLTP). @return 0 or VQA_ERR(ENOMEM). */
@@ -101,7 +102,9 @@ const AvVisual *av_mature_next(AvVideo *v, const AvAudio *a, double search_s, in
 
 /** What makes an estimate confident. */
 typedef struct AvCriteria {
-    double window_s;         /* visual events in (t_now - window_s, t_now] count */
+    double window_s;         /* visual events in (t_now - window_s, t_now] count, ... */
+    int window_events;       /* ... or the last this many, if that reaches further back, ... */
+    double max_window_s;     /* ... but never before t_now - max_window_s */
     double search_s;         /* the matching range either side */
     double agree_s;          /* pairs agree when within this of the median */
     int min_pairs;
@@ -116,7 +119,8 @@ void av_estimate(const AvVideo *v, double t_now, const AvCriteria *crit, AvEstim
 /** @return the time of the first visual event after t, or `fallback`. */
 double av_visual_after(const AvVideo *v, double t, double fallback);
 
-/** Forget audio onsets no visual event can match any more. */
-void av_prune(AvVideo *v, AvAudio *a, double window_s, double search_s, double t_now);
+/** Forget visual events no later window can hold, and audio onsets no visual
+ * event can match any more. */
+void av_prune(AvVideo *v, AvAudio *a, const AvCriteria *crit, double t_now);
 
 #endif /* VQA_PLUGINS_AVSYNC_H */

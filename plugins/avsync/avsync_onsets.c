@@ -255,9 +255,37 @@ static double poisson_tail(double mean, int k)
     return sum < 1.0 ? sum : 1.0;
 }
 
-static int in_window(const AvVisual *e, double t_now, double window_s)
+static int in_window(const AvVisual *e, double from, double t_now)
 {
-    return e->mature && e->t > t_now - window_s && e->t <= t_now;
+    return e->mature && e->t > from && e->t <= t_now;
+}
+
+/* Where the window ending at t_now starts (exclusive): `window_s` back, or
+ * further back to hold the last `window_events` mature visual events, but at
+ * most `max_window_s`. A programme that cuts every 2 to 3 s has only 3 to 5
+ * events in 10 s, too few to tell agreement from chance at 1e-3; stretching
+ * the window keeps the evidence per estimate, not the time, constant. Dense
+ * events (a sync pattern, a lively edit) fill `window_s` and change nothing. */
+static double window_from(const AvVideo *v, double t_now, const AvCriteria *c)
+{
+    double from = t_now - c->window_s;
+    if (c->window_events <= 0)
+        return from;
+    double floor = t_now - (c->max_window_s > c->window_s ? c->max_window_s : c->window_s);
+    int held = 0;
+    for (size_t i = v->ev_count; i-- > 0;) {
+        const AvVisual *e = ring_visual_c(v, i);
+        if (!e->mature || e->t > t_now)
+            continue;
+        if (e->t <= floor)
+            break;
+        if (++held >= c->window_events) {
+            double before = nextafter(e->t, -INFINITY);
+            return before < from ? before : from;
+        }
+    }
+    /* fewer events than that since max_window_s ago: all of them */
+    return held > 0 ? floor : from;
 }
 
 /* How likely the agreement is by chance: each visual event with `nearby`
@@ -265,12 +293,13 @@ static int in_window(const AvVisual *e, double t_now, double window_s)
  * probability ~ 1 - exp(-density * 2 agree_s); the agreeing count is then
  * about Poisson, and the median could have settled on any of
  * search_s / agree_s offsets. */
-static double chance_of(const AvVideo *v, double t_now, const AvCriteria *c, int pairs)
+static double chance_of(const AvVideo *v, double from, double t_now, const AvCriteria *c,
+                        int pairs)
 {
     double expected = 0;
     for (size_t i = 0; i < v->ev_count; i++) {
         const AvVisual *e = ring_visual_c(v, i);
-        if (in_window(e, t_now, c->window_s))
+        if (in_window(e, from, t_now))
             expected += 1.0 - exp(-e->nearby * c->agree_s / c->search_s);
     }
     double p = poisson_tail(expected, pairs) * (c->search_s / c->agree_s);
@@ -283,9 +312,11 @@ void av_estimate(const AvVideo *v, double t_now, const AvCriteria *c, AvEstimate
     int n = 0;
     memset(out, 0, sizeof(*out));
     out->chance = 1.0;
+    const double from = window_from(v, t_now, c);
+    out->window_from = from;
     for (size_t i = 0; i < v->ev_count; i++) {
         const AvVisual *e = ring_visual_c(v, i);
-        if (!in_window(e, t_now, c->window_s))
+        if (!in_window(e, from, t_now))
             continue;
         out->events++;
         if (e->matched)
@@ -301,7 +332,7 @@ void av_estimate(const AvVideo *v, double t_now, const AvCriteria *c, AvEstimate
     out->first_out_t = INFINITY;
     for (size_t i = 0; i < v->ev_count; i++) {
         const AvVisual *e = ring_visual_c(v, i);
-        if (!in_window(e, t_now, c->window_s) || !e->matched ||
+        if (!in_window(e, from, t_now) || !e->matched ||
             fabs(e->offset_s - median) > c->agree_s)
             continue;
         sum += e->offset_s;
@@ -318,7 +349,7 @@ void av_estimate(const AvVideo *v, double t_now, const AvCriteria *c, AvEstimate
      * frame, so the mean refines the frame-quantised median. */
     out->offset_s = sum / out->pairs;
     out->confidence = (double)out->pairs / out->events;
-    out->chance = chance_of(v, t_now, c, out->pairs);
+    out->chance = chance_of(v, from, t_now, c, out->pairs);
     out->confident = out->pairs >= c->min_pairs && out->confidence >= c->min_confidence &&
                      out->chance <= c->max_chance;
 }
@@ -331,13 +362,15 @@ double av_visual_after(const AvVideo *v, double t, double fallback)
     return fallback;
 }
 
-void av_prune(AvVideo *v, AvAudio *a, double window_s, double search_s, double t_now)
+void av_prune(AvVideo *v, AvAudio *a, const AvCriteria *c, double t_now)
 {
-    while (v->ev_count > 0 && v->events[v->ev_head].mature &&
-           v->events[v->ev_head].t <= t_now - window_s) {
+    /* Later windows end later, so they start no earlier than this one. */
+    const double from = window_from(v, t_now, c);
+    while (v->ev_count > 0 && v->events[v->ev_head].mature && v->events[v->ev_head].t <= from) {
         v->ev_head = (v->ev_head + 1) % AV_MAX_VISUAL;
         v->ev_count--;
     }
+    const double search_s = c->search_s;
     if (!v->seen)
         return; /* any onset may still meet a picture: the ring's size bounds them */
     /* No later visual event can come before the oldest unmatched one or the last picture. */
