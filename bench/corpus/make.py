@@ -24,13 +24,18 @@ Design rules, so that the truth is the whole truth:
 """
 import argparse
 import array
+import atexit
 import concurrent.futures
 import functools
 import json
+import math
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 
 W, H, FPS, RATE = 320, 240, 25, 48000
 # A 1 kHz sine at this amplitude on both channels measures -23 LUFS (BS.1770:
@@ -490,10 +495,10 @@ def natural_check():
 
 
 @functools.lru_cache(maxsize=None)
-def sound_onset_s(path):
-    """Where a recorded sound starts: its first sample within NATURAL_ONSET_DB
-    of its peak (the files begin with a little room noise or silence). An
-    editor puts that point on the cut."""
+def sound_facts(path):
+    """(onset s, peak dBFS) of a recorded sound. It starts at its first sample
+    within NATURAL_ONSET_DB of its peak (the files begin with a little room
+    noise or silence): an editor puts that point on the cut."""
     raw = subprocess.run(['ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error', '-i', path,
                           '-ac', '1', '-ar', str(RATE), '-f', 's16le', '-'],
                          capture_output=True, check=True).stdout
@@ -503,7 +508,7 @@ def sound_onset_s(path):
     peak = max(max(samples), -min(samples), 1)
     limit = peak * 10 ** (NATURAL_ONSET_DB / 20)
     first = next(i for i, x in enumerate(samples) if abs(x) >= limit)
-    return first / RATE
+    return first / RATE, 20 * math.log10(peak / 32768)
 
 
 def natural_edit(seed):
@@ -525,18 +530,19 @@ def natural_edit(seed):
     for i, first in enumerate(cuts):
         last = cuts[i + 1] if i + 1 < len(cuts) else total
         shots.append((first, last - first, photos[i % len(photos)], rng.choice('zpq')))
+    # (time, file, peak level in dB against the loudest sound)
     sounds = []
     kinds = ['speech', 'effect', 'speech', 'effect', 'none'] * len(cuts)
     rng.shuffle(kinds)
     for i, first in enumerate(cuts[1:]):
         if kinds[i] == 'speech':
-            sounds.append((first / FPS, rng.choice(NATURAL_SPEECH), -4.0))
+            sounds.append((first / FPS, rng.choice(NATURAL_SPEECH), 0.0))
         elif kinds[i] == 'effect':
-            sounds.append((first / FPS, rng.choice(NATURAL_EFFECTS), -8.0))
+            sounds.append((first / FPS, rng.choice(NATURAL_EFFECTS), -3.0))
     # sounds without a cut: in the middle of the longer shots
     long_shots = [s for s in shots[1:] if s[1] >= 60]
     for first, count, _, _ in rng.sample(long_shots, min(3, len(long_shots))):
-        sounds.append(((first + count / 2) / FPS, rng.choice(NATURAL_EFFECTS), -10.0))
+        sounds.append(((first + count / 2) / FPS, rng.choice(NATURAL_EFFECTS), -6.0))
     return shots, sorted(sounds)
 
 
@@ -563,22 +569,28 @@ def natural_video(shots):
 
 def natural_mix(sounds, out_wav):
     """The in-sync soundtrack, NATURAL_PAD_S longer at both ends: every sound's
-    onset on its time, over the looped music bed at about -30 dBFS and pink
-    room tone at -50 dBFS; then one static gain to -23 LUFS integrated."""
-    args = ['-stream_loop', '-1', '-i', NATURAL_BED]
+    onset on its time, peaks at -6 dBFS less its level, over the looped music
+    bed (its level evened out by dynaudnorm, as a mixer rides a bed under
+    dialogue, about 10 LU under it) and pink room tone at -50 dBFS;
+    then one static gain to -23 LUFS integrated."""
+    args = ['-i', NATURAL_BED]
     labels = []
     pad_ms = NATURAL_PAD_S * 1000
-    for k, (t, path, gain_db) in enumerate(sounds, 1):
+    for k, (t, path, level_db) in enumerate(sounds, 1):
+        onset_s, peak_db = sound_facts(path)
         args += ['-i', path]
-        at_ms = pad_ms + (t - sound_onset_s(path)) * 1000
-        labels.append('[%d:a]aresample=%d,aformat=channel_layouts=stereo,volume=%gdB,'
-                      'adelay=%.3f:all=1[a%d]' % (k, RATE, gain_db, at_ms, k))
+        at_ms = pad_ms + (t - onset_s) * 1000
+        labels.append('[%d:a]aresample=%d,aformat=channel_layouts=stereo,volume=%.2fdB,'
+                      'adelay=%.3f:all=1[a%d]' % (k, RATE, -6.0 + level_db - peak_db, at_ms, k))
     n = len(sounds)
     length = NATURAL_S + 2 * NATURAL_PAD_S
     args += lavfi('anoisesrc=c=pink:r=%d:a=0.003:seed=5:d=%g' % (RATE, length))
     graph = ';'.join(labels) + ';'
-    graph += ('[0:a]aresample=%d,aformat=channel_layouts=stereo,volume=-24dB,atrim=0:%g[bed];'
-              '[%d:a]aformat=channel_layouts=stereo[room];' % (RATE, length, n + 1))
+    # the bed: the jingle's 10 s between its lead-in and its fade-out, looped
+    graph += ('[0:a]aresample=%d,aformat=channel_layouts=stereo,atrim=0.5:10.5,'
+              'asetpts=PTS-STARTPTS,aloop=loop=-1:size=%d,atrim=0:%g,'
+              'dynaudnorm=f=200:g=15:m=30,volume=-17dB[bed];'
+              '[%d:a]aformat=channel_layouts=stereo[room];' % (RATE, 10 * RATE, length, n + 1))
     graph += ''.join('[a%d]' % k for k in range(1, n + 1)) + '[bed][room]'
     graph += 'amix=inputs=%d:normalize=0:duration=longest,atrim=0:%g[mix]' % (n + 2, length)
     raw = out_wav + '.raw.wav'
@@ -592,22 +604,39 @@ def natural_mix(sounds, out_wav):
     os.remove(raw)
 
 
+_natural_lock = threading.Lock()
+_natural_made = {}
+
+
+def natural_sources(seed):
+    """The programme's picture (H.264, no sound) and in-sync soundtrack (WAV),
+    made once per run and shared by the items: they differ only in the shift
+    of the soundtrack, as the same programme played out with its sound late
+    or early would."""
+    with _natural_lock:
+        key = (seed, W, H)
+        if key not in _natural_made:
+            tmp = tempfile.mkdtemp(prefix='vqa-natural-')
+            atexit.register(shutil.rmtree, tmp, True)
+            shots, sounds = natural_edit(seed)
+            video, wav = os.path.join(tmp, 'picture.mp4'), os.path.join(tmp, 'sound.wav')
+            natural_mix(sounds, wav)
+            vargs, vgraph = natural_video(shots)
+            ffmpeg(vargs + ['-filter_complex', vgraph, '-map', '[v]'] + X264 +
+                   ['-crf', '20', '-an', video])
+            _natural_made[key] = (video, wav)
+        return _natural_made[key]
+
+
 def natural_clip(out, delay_ms, seed=11):
     """The edited programme with its whole soundtrack late by delay_ms
     (negative: early). Truth: the offset over the whole clip, or none."""
     natural_check()
-    shots, sounds = natural_edit(seed)
-    wav = out + '.mix.wav'
-    natural_mix(sounds, wav)
-    vargs, vgraph = natural_video(shots)
+    video, wav = natural_sources(seed)
     start = NATURAL_PAD_S - delay_ms / 1000.0
-    agraph = '[%d:a]atrim=start=%g:duration=%g,asetpts=PTS-STARTPTS[a]' % (
-        len(shots), start, NATURAL_S)
-    args = vargs + ['-i', wav, '-filter_complex', vgraph + ';' + agraph,
-                    '-map', '[v]', '-map', '[a]']
-    args += X264 + ['-crf', '20'] + AAC + ['-t', str(NATURAL_S), out]
-    ffmpeg(args)
-    os.remove(wav)
+    ffmpeg(['-i', video, '-i', wav, '-filter_complex',
+            '[1:a]atrim=start=%g:duration=%g,asetpts=PTS-STARTPTS[a]' % (start, NATURAL_S),
+            '-map', '0:v', '-map', '[a]', '-c:v', 'copy'] + AAC + [out])
     if delay_ms == 0:
         return []
     # The sync pattern's offset is exact to a frame; these edits to two.
