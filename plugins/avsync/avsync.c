@@ -13,11 +13,13 @@
  *    the timestamps present the sound late by the difference, behind makes
  *    it early. Steps over 0.2 s are the host's stream.gap and restart the
  *    reference; small ones add up.
- *  - content: visual events (flash, cut) paired with the nearest audio onset
- *    within `search`; over the last `window` seconds the median pair offset,
- *    refined by the mean of the pairs within one frame of it, is the
- *    estimate; it counts only with min_pairs agreeing pairs making up
- *    min_confidence of the visual events.
+ *  - content: visual events (flash, cut) and the audio onsets within
+ *    `search` of each; over the last `window` seconds (or the last
+ *    window_events visual events, if that reaches further back) the median
+ *    offset of each event's nearest onset is the rough estimate, the events
+ *    with an onset within one frame of it agree, and the mean of those
+ *    offsets is the estimate; it counts only with min_pairs agreeing pairs
+ *    making up min_confidence of the visual events, unlikely by chance.
  *
  * A defect starts back-dated to the first of the agreeing pairs that are each
  * out of tolerance (content) or the first out-of-tolerance buffer (clock),
@@ -418,7 +420,7 @@ static const VqaOption avsync_options[] = {
     { "window", "the estimate looks at the visual events of this many seconds", "s",
       VQA_OPT_DOUBLE, offsetof(AvSyncPriv, window_s), 10.0, NULL, 1, 120, 0, { NULL, NULL } },
     { "window_events", "the window reaches further back, up to max_window, to hold this many "
-      "visual events (0 = never)", "events", VQA_OPT_INT, offsetof(AvSyncPriv, window_events), 8,
+      "visual events (0 = never)", "events", VQA_OPT_INT, offsetof(AvSyncPriv, window_events), 10,
       NULL, 0, AV_MAX_VISUAL, 0, { NULL, NULL } },
     { "max_window", "how far back the window may reach for window_events", "s", VQA_OPT_DOUBLE,
       offsetof(AvSyncPriv, max_window_s), 60.0, NULL, 1, 600, 0, { NULL, NULL } },
