@@ -571,8 +571,11 @@ def natural_mix(sounds, out_wav):
     """The in-sync soundtrack, NATURAL_PAD_S longer at both ends: every sound's
     onset on its time, peaks at -6 dBFS less its level, over the looped music
     bed (its level evened out by dynaudnorm, as a mixer rides a bed under
-    dialogue, about 10 LU under it) and pink room tone at -50 dBFS;
-    then one static gain to -23 LUFS integrated."""
+    dialogue, about 10 LU under it) and pink room tone at -50 dBFS; then a
+    slow leveller (dynaudnorm on RMS over about 10 s, as a broadcast chain's
+    loudness processing rides the level; far too slow to touch an onset),
+    so that no 10 s stretch is out of the loudness range, and one static
+    gain to -23 LUFS integrated."""
     args = ['-i', NATURAL_BED]
     labels = []
     pad_ms = NATURAL_PAD_S * 1000
@@ -592,7 +595,8 @@ def natural_mix(sounds, out_wav):
               'dynaudnorm=f=200:g=15:m=30,volume=-17dB[bed];'
               '[%d:a]aformat=channel_layouts=stereo[room];' % (RATE, 10 * RATE, length, n + 1))
     graph += ''.join('[a%d]' % k for k in range(1, n + 1)) + '[bed][room]'
-    graph += 'amix=inputs=%d:normalize=0:duration=longest,atrim=0:%g[mix]' % (n + 2, length)
+    graph += ('amix=inputs=%d:normalize=0:duration=longest,atrim=0:%g,'
+              'dynaudnorm=f=500:g=15:m=10:r=0.1:p=0.9[mix]' % (n + 2, length))
     raw = out_wav + '.raw.wav'
     ffmpeg(args + ['-filter_complex', graph, '-map', '[mix]'] + PCM + ['-ar', str(RATE), raw])
     # one static gain, so the envelope is untouched
