@@ -11,6 +11,9 @@ packages=(
     python3   # the Python binding's tests and install (standard library only)
     chromium   # renders `vqa scan --report` in tests/test_report.py
     locales    # locale definitions: tests/test_locale.c builds de_DE with localedef
+    # real photos and recorded sounds for the natural-content A/V sync items of
+    # bench/corpus/make.py (and tests/test_avsync.c)
+    mate-backgrounds sound-theme-freedesktop oxygen-sounds
 )
 
 missing=()

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Generate libvqa's labelled defect corpus.
 
-    bench/corpus/make.py OUTDIR [--smoke] [--jobs N] [--only NAME,NAME]
+    bench/corpus/make.py OUTDIR [--smoke] [--small] [--jobs N] [--only NAME,NAME]
 
 Every item is a small clip with defects put in at known times, written as
 OUTDIR/NAME.EXT, with its truth in OUTDIR/NAME.truth.jsonl (one JSON object
 per line: {"kind": ..., "start": s, "end": s}; empty for a clean negative).
-OUTDIR/manifest.json lists the items (file, frame rate, which media it holds,
-what it tests). Only FFmpeg's command-line tool and Python's standard library
-are used; the same command gives the same corpus (the noise is seeded).
+Optional fields: "value", the defect's known value (the A/V offset in ms for
+av.sync), with "value_frames", the error allowed on it in frame intervals;
+"ignore": true for a don't-care zone. OUTDIR/manifest.json lists the items
+(file, frame rate, which media it holds, what it tests). Only FFmpeg's
+command-line tool and Python's standard library are used; the same command
+gives the same corpus (the noise is seeded). The natural_* items also need
+photos and recorded sounds from three Debian packages (see NATURAL_PACKAGES;
+scripts/setup.sh installs them).
 
 Design rules, so that the truth is the whole truth:
 - every video item carries a steady tone at -23 LUFS, so no audio detector
@@ -18,12 +23,19 @@ Design rules, so that the truth is the whole truth:
 - frame edges are set by frame number (n), not by time, so they are exact.
 """
 import argparse
+import array
+import atexit
 import concurrent.futures
+import functools
 import json
+import math
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 
 W, H, FPS, RATE = 320, 240, 25, 48000
 # A 1 kHz sine at this amplitude on both channels measures -23 LUFS (BS.1770:
@@ -281,7 +293,7 @@ def sync_pattern(out, delay_ms):
 
 def sync_late_200(out):
     sync_pattern(out, 200)
-    return [{'kind': 'av.sync', 'start': 0.0, 'end': 15.0, 'value': 200.0}]
+    return [{'kind': 'av.sync', 'start': 0.0, 'end': 15.0, 'value': 200.0, 'value_frames': 1}]
 
 
 def sync_in(out):
@@ -441,6 +453,213 @@ def clean_lowrate(out):
     return []
 
 
+# --- A/V sync on natural-like content --------------------------------------------
+# An "edited programme" made from real material that Debian packages ship:
+# photographs (mate-backgrounds) as shots with a slow zoom or pan and grain,
+# recorded speech and sound effects (sound-theme-freedesktop) placed on the
+# cuts, and a music bed (oxygen-sounds) with a low room tone under it. The
+# editing is synthetic (this script decides the cuts and where each sound
+# goes); the pictures and sounds are not. scripts/setup.sh installs the three
+# packages; an item that needs a missing file stops the run and names it.
+
+NATURAL_PHOTOS = ['/usr/share/backgrounds/mate/nature/%s.jpg' % n for n in (
+    'Aqua', 'Blinds', 'Dune', 'FreshFlower', 'Garden', 'GreenMeadow', 'LadyBird',
+    'RainDrops', 'Storm', 'TwoWings', 'Wood', 'YellowFlower')]
+_FD = '/usr/share/sounds/freedesktop/stereo/'
+# Recorded voices ("front left", "rear center", ...): a phrase starting on a cut.
+NATURAL_SPEECH = [_FD + 'audio-channel-%s.oga' % n for n in (
+    'front-left', 'front-right', 'front-center', 'rear-left', 'rear-right',
+    'rear-center', 'side-left', 'side-right')]
+# Short effects: a shutter, crumpling paper, a bell, chimes.
+NATURAL_EFFECTS = [_FD + n + '.oga' for n in (
+    'camera-shutter', 'trash-empty', 'bell', 'complete', 'message', 'dialog-warning',
+    'phone-incoming-call', 'service-login')]
+NATURAL_BED = '/usr/share/sounds/Oxygen-Sys-Log-In-Long.ogg'
+NATURAL_PACKAGES = 'mate-backgrounds, sound-theme-freedesktop and oxygen-sounds'
+NATURAL_S = 36          # long enough for several 10 s windows at avsync's defaults
+NATURAL_PAD_S = 0.5     # the in-sync mix runs this much past both ends, so a shift has no hole
+NATURAL_ONSET_DB = -26  # a sound "starts" at its first sample within this of its peak
+
+
+def natural_files():
+    return NATURAL_PHOTOS + NATURAL_SPEECH + NATURAL_EFFECTS + [NATURAL_BED]
+
+
+def natural_check():
+    """Exit with a clear message when a source file is not installed."""
+    missing = [p for p in natural_files() if not os.path.isfile(p)]
+    if missing:
+        sys.exit('make.py: the natural_* items need files from the Debian packages %s '
+                 '(scripts/setup.sh installs them); missing: %s'
+                 % (NATURAL_PACKAGES, ', '.join(missing)))
+
+
+@functools.lru_cache(maxsize=None)
+def sound_facts(path):
+    """(onset s, peak dBFS) of a recorded sound. It starts at its first sample
+    within NATURAL_ONSET_DB of its peak (the files begin with a little room
+    noise or silence): an editor puts that point on the cut."""
+    raw = subprocess.run(['ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error', '-i', path,
+                          '-ac', '1', '-ar', str(RATE), '-f', 's16le', '-'],
+                         capture_output=True, check=True).stdout
+    samples = array.array('h', raw)
+    if sys.byteorder != 'little':
+        samples.byteswap()
+    peak = max(max(samples), -min(samples), 1)
+    limit = peak * 10 ** (NATURAL_ONSET_DB / 20)
+    first = next(i for i, x in enumerate(samples) if abs(x) >= limit)
+    return first / RATE, 20 * math.log10(peak / 32768)
+
+
+def natural_edit(seed):
+    """The edit decision list: shots (first frame, frame count, photo, move)
+    with cuts at irregular times, and sounds (time, file, gain dB) in sync.
+    About two cuts in three carry a sound (a phrase or an effect); the other
+    cuts are silent, and a few sounds fall in the middle of a shot."""
+    rng = random.Random(seed)
+    total = NATURAL_S * FPS
+    cuts = [0]
+    while True:
+        nxt = cuts[-1] + rng.randint(28, 80)       # 1.1 to 3.2 s per shot
+        if nxt > total - 20:
+            break
+        cuts.append(nxt)
+    photos = NATURAL_PHOTOS[:]
+    rng.shuffle(photos)
+    shots = []
+    for i, first in enumerate(cuts):
+        last = cuts[i + 1] if i + 1 < len(cuts) else total
+        shots.append((first, last - first, photos[i % len(photos)], rng.choice('zpq')))
+    # (time, file, peak level in dB against the loudest sound)
+    sounds = []
+    kinds = ['speech', 'effect', 'speech', 'effect', 'none'] * len(cuts)
+    rng.shuffle(kinds)
+    for i, first in enumerate(cuts[1:]):
+        if kinds[i] == 'speech':
+            sounds.append((first / FPS, rng.choice(NATURAL_SPEECH), 0.0))
+        elif kinds[i] == 'effect':
+            sounds.append((first / FPS, rng.choice(NATURAL_EFFECTS), -3.0))
+    # sounds without a cut: in the middle of the longer shots
+    long_shots = [s for s in shots[1:] if s[1] >= 60]
+    for first, count, _, _ in rng.sample(long_shots, min(3, len(long_shots))):
+        sounds.append(((first + count / 2) / FPS, rng.choice(NATURAL_EFFECTS), -6.0))
+    return shots, sorted(sounds)
+
+
+def natural_video(shots):
+    """Inputs and filter graph for the shots: each photo cropped to 4:3, a
+    slow zoom in ('z'), or a pan left ('p') or right ('q') over a 1.2x zoom,
+    joined by hard cuts, grain over all of it."""
+    args, chains = [], []
+    for k, (_, count, photo, move) in enumerate(shots):
+        args += ['-i', photo]
+        if move == 'z':
+            zp = "z='1+0.0025*on':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2'"
+        else:
+            frac = 'on/%d' % count if move == 'p' else '(1-on/%d)' % count
+            zp = "z=1.2:x='(iw-iw/zoom)*%s':y='(ih-ih/zoom)/2'" % frac
+        chains.append('[%d:v]scale=%d:%d:force_original_aspect_ratio=increase,crop=%d:%d,'
+                      'setsar=1,zoompan=%s:d=%d:s=%dx%d:fps=%d,trim=end_frame=%d,'
+                      'setpts=PTS-STARTPTS[s%d]'
+                      % (k, 2 * W, 2 * H, 2 * W, 2 * H, zp, count, W, H, FPS, count, k))
+    graph = ';'.join(chains) + ';' + ''.join('[s%d]' % k for k in range(len(shots)))
+    graph += 'concat=n=%d:v=1:a=0,noise=alls=6:allf=t,format=yuv420p[v]' % len(shots)
+    return args, graph
+
+
+def natural_mix(sounds, out_wav):
+    """The in-sync soundtrack, NATURAL_PAD_S longer at both ends: every sound's
+    onset on its time, peaks at -6 dBFS less its level, over the looped music
+    bed (its level evened out by dynaudnorm, as a mixer rides a bed under
+    dialogue, about 10 LU under it) and pink room tone at -50 dBFS; then a
+    slow leveller (dynaudnorm on RMS over about 10 s, as a broadcast chain's
+    loudness processing rides the level; far too slow to touch an onset),
+    so that no 10 s stretch is out of the loudness range, and one static
+    gain to -23 LUFS integrated."""
+    args = ['-i', NATURAL_BED]
+    labels = []
+    pad_ms = NATURAL_PAD_S * 1000
+    for k, (t, path, level_db) in enumerate(sounds, 1):
+        onset_s, peak_db = sound_facts(path)
+        args += ['-i', path]
+        at_ms = pad_ms + (t - onset_s) * 1000
+        labels.append('[%d:a]aresample=%d,aformat=channel_layouts=stereo,volume=%.2fdB,'
+                      'adelay=%.3f:all=1[a%d]' % (k, RATE, -6.0 + level_db - peak_db, at_ms, k))
+    n = len(sounds)
+    length = NATURAL_S + 2 * NATURAL_PAD_S
+    args += lavfi('anoisesrc=c=pink:r=%d:a=0.003:seed=5:d=%g' % (RATE, length))
+    graph = ';'.join(labels) + ';'
+    # the bed: the jingle's 10 s between its lead-in and its fade-out, looped
+    graph += ('[0:a]aresample=%d,aformat=channel_layouts=stereo,atrim=0.5:10.5,'
+              'asetpts=PTS-STARTPTS,aloop=loop=-1:size=%d,atrim=0:%g,'
+              'dynaudnorm=f=200:g=15:m=30,volume=-17dB[bed];'
+              '[%d:a]aformat=channel_layouts=stereo[room];' % (RATE, 10 * RATE, length, n + 1))
+    graph += ''.join('[a%d]' % k for k in range(1, n + 1)) + '[bed][room]'
+    graph += ('amix=inputs=%d:normalize=0:duration=longest,atrim=0:%g,'
+              'dynaudnorm=f=500:g=15:m=10:r=0.1:p=0.9[mix]' % (n + 2, length))
+    raw = out_wav + '.raw.wav'
+    ffmpeg(args + ['-filter_complex', graph, '-map', '[mix]'] + PCM + ['-ar', str(RATE), raw])
+    # one static gain, so the envelope is untouched
+    res = subprocess.run(['ffmpeg', '-hide_banner', '-nostdin', '-i', raw, '-af', 'ebur128',
+                          '-f', 'null', '-'], capture_output=True, text=True)
+    summary = res.stderr[res.stderr.rfind('Summary:'):]
+    integrated = float(summary.split('I:')[1].split()[0])
+    ffmpeg(['-i', raw, '-af', 'volume=%.2fdB' % (-23.0 - integrated)] + PCM + [out_wav])
+    os.remove(raw)
+
+
+_natural_lock = threading.Lock()
+_natural_made = {}
+
+
+def natural_sources(seed):
+    """The programme's picture (H.264, no sound) and in-sync soundtrack (WAV),
+    made once per run and shared by the items: they differ only in the shift
+    of the soundtrack, as the same programme played out with its sound late
+    or early would."""
+    with _natural_lock:
+        key = (seed, W, H)
+        if key not in _natural_made:
+            tmp = tempfile.mkdtemp(prefix='vqa-natural-')
+            atexit.register(shutil.rmtree, tmp, True)
+            shots, sounds = natural_edit(seed)
+            video, wav = os.path.join(tmp, 'picture.mp4'), os.path.join(tmp, 'sound.wav')
+            natural_mix(sounds, wav)
+            vargs, vgraph = natural_video(shots)
+            ffmpeg(vargs + ['-filter_complex', vgraph, '-map', '[v]'] + X264 +
+                   ['-crf', '20', '-an', video])
+            _natural_made[key] = (video, wav)
+        return _natural_made[key]
+
+
+def natural_clip(out, delay_ms, seed=11):
+    """The edited programme with its whole soundtrack late by delay_ms
+    (negative: early). Truth: the offset over the whole clip, or none."""
+    natural_check()
+    video, wav = natural_sources(seed)
+    start = NATURAL_PAD_S - delay_ms / 1000.0
+    ffmpeg(['-i', video, '-i', wav, '-filter_complex',
+            '[1:a]atrim=start=%g:duration=%g,asetpts=PTS-STARTPTS[a]' % (start, NATURAL_S),
+            '-map', '0:v', '-map', '[a]', '-c:v', 'copy'] + AAC + [out])
+    if delay_ms == 0:
+        return []
+    # The sync pattern's offset is exact to a frame; these edits to two.
+    return [{'kind': 'av.sync', 'start': 0.0, 'end': float(NATURAL_S),
+             'value': float(delay_ms), 'value_frames': 2}]
+
+
+def natural_in(out):
+    return natural_clip(out, 0)
+
+
+def natural_late_200(out):
+    return natural_clip(out, 200)
+
+
+def natural_early_100(out):
+    return natural_clip(out, -100)
+
+
 # --- the corpus ----------------------------------------------------------------
 # name: (maker, extension, what it tests); a .wav item has no video
 ITEMS = {
@@ -470,6 +689,9 @@ ITEMS = {
     'loudness_jump': (loudness_jump, 'wav', '-23 LUFS, -12 LUFS from 4 to 16 s'),
     'sync_late_200': (sync_late_200, 'mp4', 'flash-and-beep, audio 200 ms late'),
     'sync_in': (sync_in, 'mp4', 'flash-and-beep in sync'),
+    'natural_in': (natural_in, 'mp4', 'edited photos, speech and effects on cuts, in sync'),
+    'natural_late_200': (natural_late_200, 'mp4', 'the same edit, audio 200 ms late'),
+    'natural_early_100': (natural_early_100, 'mp4', 'the same edit, audio 100 ms early'),
     'clean_moving': (clean_moving, 'mp4', 'testsrc2 and a tone: no defect'),
     'clean_testsrc': (clean_testsrc, 'mp4', 'testsrc and a tone: no defect'),
     'clean_slide_clock': (clean_slide_clock, 'mp4', 'still slide with a running clock: no defect'),
@@ -499,11 +721,19 @@ def main():
                     help='only the few easy items of the smoke test')
     ap.add_argument('--only', help='comma-separated item names')
     ap.add_argument('--jobs', type=int, default=os.cpu_count() or 2)
+    ap.add_argument('--small', action='store_true',
+                    help='160x120 pictures and the fastest x264 preset, for quick tests')
     a = ap.parse_args()
+    if a.small:
+        global W, H, X264
+        W, H = 160, 120
+        X264 = [x if x != 'veryfast' else 'ultrafast' for x in X264]
     names = SMOKE if a.smoke else (a.only.split(',') if a.only else list(ITEMS))
     unknown = [n for n in names if n not in ITEMS]
     if unknown:
         sys.exit('make.py: unknown item(s): ' + ', '.join(unknown))
+    if any(n.startswith('natural_') for n in names):
+        natural_check()
     if font_file() is None:
         print('make.py: no DejaVu font: leaving out ' + ', '.join(sorted(NEEDS_FONT)),
               file=sys.stderr)

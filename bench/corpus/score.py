@@ -22,6 +22,9 @@ Matching rules (the same for every system):
   each truth interval and each event is matched at most once (closest start
   first). Truth marked "ignore" is a don't-care zone: events overlapping it
   are neither true nor false positives;
+- a truth with a "value" (the A/V offset in ms for av.sync) is compared with
+  the matched event's value: the error in ms and in frame intervals is listed
+  per item, against the truth's "value_frames" target when it has one;
 - TP = matched truths, FN = unmatched truths, FP = unmatched events.
   Precision = TP / (TP + FP), recall = TP / (TP + FN), F1 their harmonic mean.
 
@@ -114,6 +117,7 @@ class Tally:
         self.tp = self.fp = self.fn = 0
         self.start_err = []
         self.value_err = []
+        self.values = []            # per matched truth with a known value
         self.notes = []
 
     def prf(self):
@@ -148,6 +152,8 @@ def score_item(tally, item, kind, truth, events, fps):
         want, got = real[ti].get('value'), events[ei][2]
         if want is not None and got is not None:
             tally.value_err.append(float(got) - float(want))
+            tally.values.append({'item': item, 'want': float(want), 'got': float(got),
+                                 'fps': fps, 'target': real[ti].get('value_frames')})
     for ti, t in enumerate(real):
         if ti not in used_t:
             tally.fn += 1
@@ -219,7 +225,25 @@ def table(systems, truth_counts):
             errs = [abs(e) for e in t.value_err]
             lines.append('\n%s av.sync offset error: mean %.0f ms, max %.0f ms (%d measured)'
                          % (name, sum(errs) / len(errs), max(errs), len(errs)))
+            lines.append('')
+            lines.append(value_table(t.values))
     return '\n'.join(lines)
+
+
+def value_table(values):
+    """The measured value (the A/V offset) against the truth, per item: the
+    error in ms and in frame intervals, against the truth's target (value_frames)."""
+    out = ['| item | truth ms | measured ms | error ms | error frames | target frames | met |',
+           '|---|---|---|---|---|---|---|']
+    for v in sorted(values, key=lambda v: v['item']):
+        err = v['got'] - v['want']
+        frames = abs(err) * v['fps'] / 1000.0
+        target = v['target']
+        met = '—' if target is None else ('yes' if frames <= target + 1e-9 else 'NO')
+        out.append('| %s | %+.0f | %+.1f | %+.1f | %.2f | %s | %s |'
+                   % (v['item'], v['want'], v['got'], err, frames,
+                      '—' if target is None else '<= %g' % target, met))
+    return '\n'.join(out)
 
 
 def main():

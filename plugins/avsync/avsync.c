@@ -13,11 +13,13 @@
  *    the timestamps present the sound late by the difference, behind makes
  *    it early. Steps over 0.2 s are the host's stream.gap and restart the
  *    reference; small ones add up.
- *  - content: visual events (flash, cut) paired with the nearest audio onset
- *    within `search`; over the last `window` seconds the median pair offset,
- *    refined by the mean of the pairs within one frame of it, is the
- *    estimate; it counts only with min_pairs agreeing pairs making up
- *    min_confidence of the visual events.
+ *  - content: visual events (flash, cut) and the audio onsets within
+ *    `search` of each; over the last `window` seconds (or the last
+ *    window_events visual events, if that reaches further back) the median
+ *    offset of each event's nearest onset is the rough estimate, the events
+ *    with an onset within one frame of it agree, and the mean of those
+ *    offsets is the estimate; it counts only with min_pairs agreeing pairs
+ *    making up min_confidence of the visual events, unlikely by chance.
  *
  * A defect starts back-dated to the first of the agreeing pairs that are each
  * out of tolerance (content) or the first out-of-tolerance buffer (clock),
@@ -65,7 +67,8 @@ typedef struct AvInstant {
 typedef struct AvSyncPriv {
     /* options */
     double early_ms, late_ms, min_duration_s, min_confidence, max_chance, window_s, search_ms;
-    int64_t min_pairs;
+    int64_t min_pairs, window_events;
+    double max_window_s;
     double report_interval_s;
     int clock;
     double onset_rise_db, onset_level_db, video_jump, video_rise;
@@ -87,6 +90,7 @@ typedef struct AvSyncPriv {
 
     double last_emit_t;
     double last_eval_t;      /* the latest content estimate */
+    double last_window_from; /* and where its window started */
     double end_t;
     int slow_video_logged;
 } AvSyncPriv;
@@ -166,10 +170,11 @@ static int out_of_tolerance(const AvSyncPriv *p, double offset_ms)
 /* ---- x-avsync.offset reports ------------------------------------------ */
 
 /* Reports before this time can go out: no START or END will come before it.
- * A content START goes back at most to the oldest pair of the window. */
+ * A content START goes back at most to the oldest pair of the window, and
+ * later windows start no earlier than the last one. */
 static double report_horizon(const AvSyncPriv *p)
 {
-    double h = p->last_eval_t - p->window_s;
+    double h = p->last_window_from;
     const AvRun *c = &p->content;
     if (c->in_run) {
         /* an open one ends at the first visual event after its last agreeing pair */
@@ -216,13 +221,13 @@ static void queue_instant(AvSyncPriv *p, double t, const AvEstimate *est)
 
 /* ---- content tier ------------------------------------------------------ */
 
-static int content_evaluate(VqaDetectorContext *ctx, AvSyncPriv *p, double t_now)
+static AvCriteria criteria(const AvSyncPriv *p)
 {
     double frame_s = p->video.frame_s > 0 ? p->video.frame_s : 0.04;
-    if (frame_s > AVSYNC_MAX_FRAME_S)
-        return 0; /* see warn_slow_video */
-    const AvCriteria crit = {
+    return (AvCriteria){
         .window_s = p->window_s,
+        .window_events = (int)p->window_events,
+        .max_window_s = p->max_window_s,
         .search_s = p->search_ms / 1000.0,
         .agree_s = frame_s > AVSYNC_MIN_AGREE_S ? frame_s : AVSYNC_MIN_AGREE_S,
         .min_pairs = (int)p->min_pairs,
@@ -231,9 +236,17 @@ static int content_evaluate(VqaDetectorContext *ctx, AvSyncPriv *p, double t_now
         .early_s = p->early_ms / 1000.0,
         .late_s = p->late_ms / 1000.0,
     };
+}
+
+static int content_evaluate(VqaDetectorContext *ctx, AvSyncPriv *p, double t_now)
+{
+    if (p->video.frame_s > AVSYNC_MAX_FRAME_S)
+        return 0; /* see warn_slow_video */
+    const AvCriteria crit = criteria(p);
     AvEstimate est;
     av_estimate(&p->video, t_now, &crit, &est);
     p->last_eval_t = t_now;
+    p->last_window_from = est.window_from;
     if (!est.confident)
         return 0; /* not knowing is no reason to start or end anything */
     queue_instant(p, t_now, &est);
@@ -264,8 +277,10 @@ static int content_step(VqaDetectorContext *ctx, AvSyncPriv *p, int all)
         if (err < 0)
             return err;
     }
-    if (isfinite(t_now))
-        av_prune(&p->video, &p->audio, p->window_s, search_s, t_now);
+    if (isfinite(t_now)) {
+        const AvCriteria crit = criteria(p);
+        av_prune(&p->video, &p->audio, &crit, t_now);
+    }
     return 0;
 }
 
@@ -332,6 +347,7 @@ static int avsync_init(VqaDetectorContext *ctx)
     p->video.rise = p->video_rise;
     p->last_emit_t = -INFINITY;
     p->last_eval_t = -INFINITY;
+    p->last_window_from = -INFINITY;
     p->last_report_t = -INFINITY;
     return 0;
 }
@@ -403,6 +419,11 @@ static const VqaOption avsync_options[] = {
       offsetof(AvSyncPriv, min_pairs), 4, NULL, 2, AV_MAX_VISUAL, 0, { NULL, NULL } },
     { "window", "the estimate looks at the visual events of this many seconds", "s",
       VQA_OPT_DOUBLE, offsetof(AvSyncPriv, window_s), 10.0, NULL, 1, 120, 0, { NULL, NULL } },
+    { "window_events", "the window reaches further back, up to max_window, to hold this many "
+      "visual events (0 = never)", "events", VQA_OPT_INT, offsetof(AvSyncPriv, window_events), 10,
+      NULL, 0, AV_MAX_VISUAL, 0, { NULL, NULL } },
+    { "max_window", "how far back the window may reach for window_events", "s", VQA_OPT_DOUBLE,
+      offsetof(AvSyncPriv, max_window_s), 60.0, NULL, 1, 600, 0, { NULL, NULL } },
     { "search", "an audio onset pairs with a visual event at most this far away", "ms",
       VQA_OPT_DOUBLE, offsetof(AvSyncPriv, search_ms), 500, NULL, 40, 2000, 0,
       { NULL, NULL } },
@@ -460,7 +481,7 @@ static const VqaPluginDesc avsync_plugin = {
     .struct_size = sizeof(VqaPluginDesc),
     .abi_minor = VQA_PLUGIN_ABI_MINOR,
     .name = "avsync",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .license = "BSD-2-Clause",
     .description = "audio/video synchronisation",
     .detectors = avsync_detectors,

@@ -17,6 +17,11 @@
  * both read as a sharp rise. */
 #define AV_HOP_S 0.005
 #define AV_BASE_HOPS 20
+/* A sound may take this many hops (50 ms) to rise: the baseline ends this
+ * far before the hop judged, and the onset is traced back over them. */
+#define AV_ATTACK_HOPS 10
+#define AV_ENERGY_HOPS (AV_BASE_HOPS + AV_ATTACK_HOPS + 1)
+#define AV_KEPT_HOPS (AV_ATTACK_HOPS + 1)
 /* Two onsets closer than this are one sound (a beep's own ripple). */
 #define AV_ONSET_REFRACTORY_S 0.1
 /* Frames whose difference must stay well below an event's (flash, cut). */
@@ -26,6 +31,19 @@
 #define AV_MAX_ONSETS 2048
 #define AV_MAX_VISUAL 512
 
+/* Onsets are looked for in two bands: the signal itself and its first
+ * difference (+6 dB per octave), where a consonant, a click or a hit stands
+ * out over a bed whose energy is in the low and middle frequencies. */
+#define AV_BANDS 2
+
+/** One band's envelope. */
+typedef struct AvBand {
+    float *hops;             /* the samples of the last AV_KEPT_HOPS hops, a ring;
+                              * hop n is at (n % AV_KEPT_HOPS) * hop_len */
+    float hop_peak[AV_KEPT_HOPS];      /* each kept hop's peak */
+    double energy[AV_ENERGY_HOPS];     /* mean square of the last hops, ring by hop_n */
+} AvBand;
+
 /** Audio onsets from the energy envelope, with times precise to a sample. */
 typedef struct AvAudio {
     double rise_db;          /* option: rise over the baseline that makes an onset */
@@ -33,11 +51,11 @@ typedef struct AvAudio {
 
     int rate;                /* of the buffers (0 before the first) */
     int hop_len;             /* samples per hop */
-    float *hop;              /* the hop being filled, mixed to mono */
-    int hop_pos;
-    double hop_t;            /* media time of the hop's first sample */
-    double base[AV_BASE_HOPS]; /* energies of the previous hops, a ring */
-    int base_count, base_head;
+    int hop_pos;             /* samples in the hop being filled */
+    int64_t hop_n;           /* the hop being filled, counted since the last restart */
+    double hop_t[AV_KEPT_HOPS];        /* media time of each kept hop's first sample */
+    float last_x;            /* the previous sample, for the difference band */
+    AvBand band[AV_BANDS];
     double last_onset_t;
     double end_t;            /* audio analysed up to here */
     int seen;
@@ -46,12 +64,15 @@ typedef struct AvAudio {
     size_t on_head, on_count;
 } AvAudio;
 
+/* A visual event keeps the offsets of at most this many onsets (the nearest). */
+#define AV_MAX_NEARBY 8
+
 /** One visual event: a frame that differs sharply from a calm history. */
 typedef struct AvVisual {
     double t;                /* the event frame's media time */
-    double offset_s;         /* nearest audio onset minus t, when matched */
-    int nearby;              /* audio onsets within the search range */
-    int matched;
+    float near_s[AV_MAX_NEARBY]; /* audio onsets within the search range, minus t */
+    int kept;                /* entries in near_s */
+    int nearby;              /* audio onsets within the search range (all of them) */
     int mature;              /* all audio around it has been analysed */
 } AvVisual;
 
@@ -75,13 +96,14 @@ typedef struct AvVideo {
 /** The content tier's view of the last `window` seconds. */
 typedef struct AvEstimate {
     int confident;
-    double offset_s;         /* mean of the pairs that agree with the median */
+    double offset_s;         /* mean of the pairs that agree with the estimate */
     double confidence;       /* agreeing pairs / visual events in the window */
     int pairs;               /* agreeing pairs */
     int events;              /* visual events in the window */
     double chance;           /* probability that as many pairs agree by chance */
     double last_agree_t;     /* latest visual event of an agreeing pair */
     double first_out_t;      /* agreeing pairs from here on are each out of tolerance */
+    double window_from;      /* the window was (window_from, t_now] */
 } AvEstimate;
 
 /** Analyse one audio buffer (any channel count, FLTP). @return 0 or VQA_ERR(ENOMEM). */
@@ -101,7 +123,9 @@ const AvVisual *av_mature_next(AvVideo *v, const AvAudio *a, double search_s, in
 
 /** What makes an estimate confident. */
 typedef struct AvCriteria {
-    double window_s;         /* visual events in (t_now - window_s, t_now] count */
+    double window_s;         /* visual events in (t_now - window_s, t_now] count, ... */
+    int window_events;       /* ... or the last this many, if that reaches further back, ... */
+    double max_window_s;     /* ... but never before t_now - max_window_s */
     double search_s;         /* the matching range either side */
     double agree_s;          /* pairs agree when within this of the median */
     int min_pairs;
@@ -116,7 +140,8 @@ void av_estimate(const AvVideo *v, double t_now, const AvCriteria *crit, AvEstim
 /** @return the time of the first visual event after t, or `fallback`. */
 double av_visual_after(const AvVideo *v, double t, double fallback);
 
-/** Forget audio onsets no visual event can match any more. */
-void av_prune(AvVideo *v, AvAudio *a, double window_s, double search_s, double t_now);
+/** Forget visual events no later window can hold, and audio onsets no visual
+ * event can match any more. */
+void av_prune(AvVideo *v, AvAudio *a, const AvCriteria *crit, double t_now);
 
 #endif /* VQA_PLUGINS_AVSYNC_H */
