@@ -475,16 +475,5 @@ static const VqaDetectorClass avsync_class = {
     .close = avsync_close,
 };
 
-static const VqaDetectorClass *const avsync_detectors[] = { &avsync_class, NULL };
-
-static const VqaPluginDesc avsync_plugin = {
-    .struct_size = sizeof(VqaPluginDesc),
-    .abi_minor = VQA_PLUGIN_ABI_MINOR,
-    .name = "avsync",
-    .version = "1.1.0",
-    .license = "BSD-2-Clause",
-    .description = "audio/video synchronisation",
-    .detectors = avsync_detectors,
-};
-
-VQA_PLUGIN_DEFINE(avsync_plugin)
+VQA_PLUGIN_DEFINE_DETECTOR(avsync_class, "avsync", "1.1.0", "BSD-2-Clause",
+                           "audio/video synchronisation")
