@@ -188,9 +188,9 @@ static void test_garbage_blocks_found(void **state)
 {
     (void)state;
     Harness h;
-    const Scenario sc = { LOOK_GARBAGE, 0, 50, 55, 0, 0, 30, 100, NULL };
+    const Scenario sc = { LOOK_GARBAGE, 0, 50, 58, 0, 0, 30, 100, NULL };
     run(&h, &sc);
-    const HarnessEvent *e = assert_one_event(&h, 50, 55, VQA_SEVERITY_WARNING, "picture");
+    const HarnessEvent *e = assert_one_event(&h, 50, 58, VQA_SEVERITY_WARNING, "picture");
     assert_near(e->value, GARBAGE_SHARE, 0.05);
     assert_false(e->by_host);
     assert_null(strstr(e->details, "closed_by"));
@@ -205,9 +205,23 @@ static void test_single_corrupt_frame_not_reported(void **state)
     run(&h, &sc);
     assert_no_event(&h);
     harness_close(&h);
-    /* min_frames is an option: 5 corrupted frames are not enough for 6. */
-    const Scenario six = { LOOK_GARBAGE, 0, 50, 55, 0, 0, 30, 100, "min_frames=6" };
-    run(&h, &six);
+    /* Picture evidence alone must last min_frames_picture (6) frames: 5 are not enough,
+     * while 5 frames the decoder reports errors on are (min_frames, 2). */
+    const Scenario five = { LOOK_GARBAGE, 0, 50, 55, 0, 0, 30, 100, NULL };
+    run(&h, &five);
+    assert_no_event(&h);
+    harness_close(&h);
+    const Scenario five_flagged = { LOOK_GARBAGE, 0, 50, 55, 50, 55, 5, 100, NULL };
+    run(&h, &five_flagged);
+    assert_int_equal(harness_count(&h, KIND, VQA_EVENT_START), 1);
+    harness_close(&h);
+    /* Both are options: 8 picture frames are not enough for 10, 5 flagged ones not for 8. */
+    const Scenario ten = { LOOK_GARBAGE, 0, 50, 58, 0, 0, 30, 100, "min_frames_picture=10" };
+    run(&h, &ten);
+    assert_no_event(&h);
+    harness_close(&h);
+    const Scenario eight = { LOOK_GARBAGE, 0, 50, 55, 50, 55, 5, 100, "min_frames=8" };
+    run(&h, &eight);
     assert_no_event(&h);
     harness_close(&h);
 }
@@ -271,9 +285,9 @@ static void test_compression_blocking_is_not_corruption(void **state)
     assert_no_event(&h);
     harness_close(&h);
     /* On top of that norm, garbage blocks still stand out. */
-    const Scenario both = { LOOK_GARBAGE, 1, 50, 55, 0, 0, 30, 100, NULL };
+    const Scenario both = { LOOK_GARBAGE, 1, 50, 58, 0, 0, 30, 100, NULL };
     run(&h, &both);
-    const HarnessEvent *e = assert_one_event(&h, 50, 55, VQA_SEVERITY_WARNING, "picture");
+    const HarnessEvent *e = assert_one_event(&h, 50, 58, VQA_SEVERITY_WARNING, "picture");
     assert_near(e->value, GARBAGE_SHARE, 0.05);
     harness_close(&h);
 }
@@ -285,12 +299,12 @@ static void test_picture_run_held_across_a_quiet_frame(void **state)
 {
     (void)state;
     Harness h;
-    const Scenario sc = { LOOK_GARBAGE, 0, 50, 60, 0, 0, 30, 100, NULL, 55 };
+    const Scenario sc = { LOOK_GARBAGE, 0, 62, 82, 0, 0, 30, 100, NULL, 70 };
     run(&h, &sc);
-    assert_one_event(&h, 50, 60, VQA_SEVERITY_WARNING, "picture");
+    assert_one_event(&h, 62, 82, VQA_SEVERITY_WARNING, "picture");
     harness_close(&h);
     /* With no hold, the quiet frame ends the run and the rest is a second report. */
-    const Scenario no_hold = { LOOK_GARBAGE, 0, 50, 60, 0, 0, 30, 100, "hold=0", 55 };
+    const Scenario no_hold = { LOOK_GARBAGE, 0, 62, 82, 0, 0, 30, 100, "hold=0", 70 };
     run(&h, &no_hold);
     assert_int_equal(harness_count(&h, KIND, VQA_EVENT_START), 2);
     harness_close(&h);

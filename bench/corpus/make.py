@@ -447,8 +447,9 @@ def clean_lowrate(out):
     # every key frame is a coarse mosaic of flat blocks that the P-frames then
     # refine. Blocking that is the stream's norm is NOT corruption.
     args = moving(10) + tone(10)
+    # One encoder thread: threaded rate control at such a rate made each run a different file.
     args += ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '25',
-             '-b:v', '40k', '-maxrate', '40k', '-bufsize', '80k'] + AAC + [out]
+             '-b:v', '40k', '-maxrate', '40k', '-bufsize', '80k', '-threads', '1'] + AAC + [out]
     ffmpeg(args)
     return []
 
